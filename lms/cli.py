@@ -1,0 +1,295 @@
+"""The ``lms`` command: a Flask CLI group (so ``lms run`` and ``lms routes`` work too).
+
+Commands are thin wrappers over services. Exit code 0 on success; otherwise non-zero with the
+reason on stderr. Import commands take ``--json`` and then print one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+
+class ProgressBar:
+    """A click progress bar that appears on the first report (when the total is known)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._bar: Any = None
+        self._shown = 0
+
+    def __call__(self, done: int, total: int | None, message: str = "") -> None:
+        if total is None:
+            return
+        if self._bar is None:
+            self._bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self._bar.__enter__()
+        self._bar.update(done - self._shown)
+        self._shown = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+def fail(message: str, code: int = 1) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+@click.group("lms", help="The LMS's own commands.")
+def lms_commands() -> None:
+    """Commands of the LMS (standalone: ``lms ...``; as a plugin: ``flask lms ...``)."""
+
+
+@lms_commands.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database tables to the newest version."""
+    from lms.migrate import current_revision, upgrade
+
+    upgrade(current_app._get_current_object())
+    click.echo(f"Database at revision {current_revision(current_app._get_current_object())}.")
+
+
+@lms_commands.command("demo")
+@click.option(
+    "--seed",
+    default=1,
+    show_default=True,
+    help="Random seed: the same seed builds the same bureau.",
+)
+@click.option(
+    "--employees", default=1800, show_default=True, help="About how many employees to create."
+)
+@click.option("--reset", is_flag=True, help="Delete all existing LMS data first.")
+@with_appcontext
+def demo_command(seed: int, employees: int, reset: bool) -> None:
+    """Build the fictional 龙城供电局 with its people, and print the demo sign-ins."""
+    from lms.demo import build_demo, has_data, reset_data
+    from lms.migrate import upgrade
+
+    app = current_app._get_current_object()
+    upgrade(app)
+    database = app.extensions["lms"].db
+    with database.transaction() as session:
+        if has_data(session):
+            if not reset:
+                fail("The database already has data: use `lms demo --reset` to replace it.", 2)
+            reset_data(session)
+    bar = ProgressBar("Building the demo bureau")
+    try:
+        with database.transaction() as session:
+            logins = build_demo(session, seed=seed, employees=employees, progress=bar)
+    finally:
+        bar.close()
+    click.echo("")
+    click.echo(f"Demo bureau ready: {app.config['LMS_BUREAU_NAME']}. Sign in with:")
+    for login in logins:
+        click.echo(
+            f"  {login.role:<9} 工号 {login.emp_no:<10} password {login.password:<12} {login.name} ({login.unit})"
+        )
+
+
+def _import(kind: str, file: str, as_json: bool, dry_run: bool) -> None:
+    from lms.jobs.services import run_now
+
+    app = current_app._get_current_object()
+    path = Path(file)
+    if not path.is_file():
+        fail(f"{file}: no such file")
+    bar = None if as_json else ProgressBar(f"Importing {path.name}")
+    try:
+        job = run_now(
+            app,
+            "org.import",
+            {"kind": kind, "path": str(path.resolve()), "file": path.name, "dry_run": dry_run},
+            listener=bar,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if job.error:
+        fail(f"{path.name}: import failed: {job.error.splitlines()[0]}")
+    result = job.result or {}
+    keys = ("imported", "unchanged", "errors", "warnings")
+    if as_json:
+        click.echo(
+            json.dumps(
+                {k: result[k] for k in keys}
+                | {k: v for k, v in result.items() if k not in keys and k not in ("kind", "file")},
+                ensure_ascii=False,
+            )
+        )
+    else:
+        for warning in result["warnings"]:
+            click.echo(f"warning: {_where(warning)}: {warning['message']}", err=True)
+        for error in result["errors"]:
+            click.echo(f"{_where(error)}: {error['message']}", err=True)
+    if result["errors"]:
+        if not as_json:
+            click.echo(
+                f"{path.name}: {len(result['errors'])} error(s); nothing was imported.", err=True
+            )
+        sys.exit(1)
+    if not as_json:
+        verb = "would import" if dry_run else "imported"
+        click.echo(f"{path.name}: {verb} {result['imported']}, unchanged {result['unchanged']}.")
+        if result.get("new_posts"):
+            click.echo(f"New posts: {', '.join(result['new_posts'])}")
+
+
+def _where(problem: dict[str, Any]) -> str:
+    where = problem["file"]
+    if problem.get("line"):
+        where += f":{problem['line']}"
+    if problem.get("column"):
+        where += f" [{problem['column']}]"
+    return where
+
+
+@lms_commands.group("units")
+def units_group() -> None:
+    """The unit tree: import and export."""
+
+
+@units_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the result.")
+@click.option("--dry-run", is_flag=True, help="Check the file and report, changing nothing.")
+@with_appcontext
+def units_import(file: str, as_json: bool, dry_run: bool) -> None:
+    """Import the unit tree from a CSV or XLSX units file (upsert by 单位编码)."""
+    _import("units", file, as_json, dry_run)
+
+
+@units_group.command("export")
+@click.option(
+    "-o",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="CSV or XLSX file to write.",
+)
+@with_appcontext
+def units_export(output: str) -> None:
+    """Export the unit tree in the units file format."""
+    from lms.org.services import export_units
+
+    with current_app.extensions["lms"].db.transaction() as session:
+        headers, rows = export_units(session)
+        _write_table(output, headers, rows, "units")
+
+
+@lms_commands.group("users")
+def users_group() -> None:
+    """Employees: import, export, passwords."""
+
+
+@users_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the result.")
+@click.option("--dry-run", is_flag=True, help="Check the file and report, changing nothing.")
+@with_appcontext
+def users_import(file: str, as_json: bool, dry_run: bool) -> None:
+    """Import employees from a CSV or XLSX employees file (upsert by 工号)."""
+    _import("employees", file, as_json, dry_run)
+
+
+@users_group.command("export")
+@click.option(
+    "-o",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="CSV or XLSX file to write.",
+)
+@with_appcontext
+def users_export(output: str) -> None:
+    """Export all employees in the employees file format."""
+    from lms.org.services import export_employees
+
+    with current_app.extensions["lms"].db.transaction() as session:
+        headers, rows = export_employees(session)
+        _write_table(output, headers, rows, "employees")
+
+
+@users_group.command("set-password")
+@click.argument("emp_no")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option(
+    "--must-change/--no-must-change",
+    default=True,
+    show_default=True,
+    help="Make the employee choose a new password at the next sign-in.",
+)
+@with_appcontext
+def users_set_password(emp_no: str, password: str, must_change: bool) -> None:
+    """Set an employee's password (for the first administrator, or a forgotten password)."""
+    import sqlalchemy as sa
+
+    from lms.auth.services import set_password
+    from lms.org.models import Employee
+
+    with current_app.extensions["lms"].db.transaction() as session:
+        employee = session.scalar(sa.select(Employee).where(Employee.emp_no == emp_no))
+        if employee is None:
+            fail(f"No employee with 工号 {emp_no}.")
+        set_password(session, employee, password, must_change=must_change)
+    click.echo(f"Password set for {emp_no}.")
+
+
+def _write_table(output: str, headers: list[str], rows: Any, title: str) -> None:
+    from lms.sheets import write_csv, write_xlsx
+
+    path = Path(output)
+    body = (
+        write_xlsx(headers, rows, title)
+        if path.suffix.lower() == ".xlsx"
+        else write_csv(headers, rows)
+    )
+    path.write_bytes(body)
+    click.echo(f"Wrote {path}.")
+
+
+def _make_app() -> Any:
+    from lms import create_app
+
+    return create_app()
+
+
+class LMSGroup(FlaskGroup):
+    """``lms``: Flask's own commands (run, routes, shell) plus the LMS's."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(create_app=_make_app, **kwargs)
+        for name, command in lms_commands.commands.items():
+            self.add_command(command, name)
+
+
+cli = LMSGroup(name="lms", help="Training and certification for a power-supply bureau.")
+
+SETUP_COMMANDS = {"init", "demo"}
+
+
+def main() -> None:
+    """Console script entry point. ``init`` and ``demo`` create the instance secret key first, so
+    that a fresh installation starts without any configuration."""
+    args = sys.argv[1:]
+    if args and args[0] in SETUP_COMMANDS and not os.environ.get("LMS_SECRET_KEY"):
+        from flask import Flask
+
+        from lms import ensure_secret_file
+
+        ensure_secret_file(
+            Flask("lms", instance_path=os.environ.get("LMS_INSTANCE_PATH")).instance_path
+        )
+    cli.main(prog_name="lms")

@@ -1,0 +1,106 @@
+"""Every ``LMS_*`` configuration key, with its default and its meaning.
+
+Keys are read, in increasing priority, from these defaults, ``instance/lms.cfg`` (standalone
+only), environment variables of the same name, and the ``config`` mapping given to
+``create_app``. A host application sets them in its own ``app.config``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key: its default, a one-line meaning, and how to parse it from text."""
+
+    default: Any
+    doc: str
+    kind: type = str
+
+
+SETTINGS: dict[str, Setting] = {
+    "LMS_SECRET_KEY": Setting(
+        None,
+        "Signs session cookies and CSRF tokens (standalone). Required outside development; "
+        "`lms init` and `lms demo` write one to the instance folder's `secret_key` file.",
+    ),
+    "LMS_DATABASE_URL": Setting(
+        None,
+        "SQLAlchemy URL. Default: SQLite file `lms.db` in the instance folder. PostgreSQL: "
+        "`postgresql+psycopg://user@host/db`.",
+    ),
+    "LMS_DATABASE_ECHO": Setting(False, "Log every SQL statement.", bool),
+    "LMS_DATABASE_POOL_SIZE": Setting(5, "Connections per process (PostgreSQL).", int),
+    "LMS_SQLITE_BUSY_TIMEOUT_MS": Setting(
+        15000, "How long an SQLite writer waits for the lock, in milliseconds.", int
+    ),
+    "LMS_DATA_DIR": Setting(
+        None, "Where uploads and stored files go. Default: `data/` in the instance folder."
+    ),
+    "LMS_BUREAU_NAME": Setting("龙城供电局", "The organisation's name, shown in titles and PDFs."),
+    "LMS_DEFAULT_LOCALE": Setting("zh_Hans_CN", "Interface language when the user has no choice."),
+    "LMS_LOCALES": Setting("zh_Hans_CN,en", "Languages offered, comma-separated.", list),
+    "LMS_TIMEZONE": Setting("Asia/Shanghai", "Time zone for dates shown to users."),
+    "LMS_PAGE_SIZE": Setting(50, "Rows per page in lists.", int),
+    "LMS_MAX_UPLOAD_MB": Setting(20, "Largest accepted upload, in megabytes.", int),
+    "LMS_IMPORT_MAX_ROWS": Setting(200000, "Most rows accepted in one import file.", int),
+    "LMS_LOGIN_MAX_FAILURES_PER_ACCOUNT": Setting(
+        5, "Failed sign-ins for one 工号 within the window before it is throttled.", int
+    ),
+    "LMS_LOGIN_MAX_FAILURES_PER_ADDRESS": Setting(
+        20, "Failed sign-ins from one address within the window before it is throttled.", int
+    ),
+    "LMS_LOGIN_THROTTLE_WINDOW_S": Setting(900, "Throttling window, in seconds.", int),
+    "LMS_PASSWORD_MIN_LENGTH": Setting(8, "Shortest password an employee may choose.", int),
+    "LMS_ARGON2_TIME_COST": Setting(3, "Argon2 time cost (iterations).", int),
+    "LMS_ARGON2_MEMORY_KIB": Setting(65536, "Argon2 memory cost, in KiB.", int),
+    "LMS_SESSION_COOKIE_SECURE": Setting(
+        None, "Send the session cookie over HTTPS only. Default: on outside debug mode.", bool
+    ),
+    "LMS_USER_ADAPTER": Setting(
+        None,
+        "Plugin mode: a callable, or `module:attr` path, taking the host's `current_user` and "
+        "returning a 工号 (or None). Used when the host has its own login manager.",
+    ),
+    "LMS_LOGIN_URL": Setting(
+        None, "Plugin mode: where to send anonymous users (default: the host's login view)."
+    ),
+    "LMS_SECURITY_HEADERS": Setting(
+        True, "Add CSP, nosniff, frame and referrer headers to the LMS's responses.", bool
+    ),
+    "LMS_CELERY_BROKER_URL": Setting(
+        None, "Celery broker (e.g. `redis://127.0.0.1:6379/0`). Unset: jobs run in-process."
+    ),
+    "LMS_JOB_THREADS": Setting(2, "Threads of the in-process job runner.", int),
+}
+
+
+def parse_value(setting: Setting, raw: str) -> Any:
+    """Parse an environment variable's text into the setting's type."""
+    if setting.kind is bool:
+        return raw.strip().lower() in {"1", "true", "yes", "on", "是"}
+    if setting.kind is int:
+        return int(raw)
+    if setting.kind is list:
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    return raw
+
+
+def apply_defaults(config: dict[str, Any], environ: dict[str, str] | None = None) -> None:
+    """Fill in every LMS_* key that is not set yet: first from the environment, then the default.
+
+    Keys that are already in ``config`` win, so a host's own settings are never overwritten.
+    """
+    environ = os.environ if environ is None else environ
+    for key, setting in SETTINGS.items():
+        if key in config:
+            continue
+        if key in environ:
+            config[key] = parse_value(setting, environ[key])
+        else:
+            config[key] = setting.default
+    if isinstance(config.get("LMS_LOCALES"), str):
+        config["LMS_LOCALES"] = parse_value(SETTINGS["LMS_LOCALES"], config["LMS_LOCALES"])

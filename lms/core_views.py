@@ -1,0 +1,43 @@
+"""The home page (one per role), the language switch, and the health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+
+from lms.db import db_session
+from lms.i18n import LOCALE_COOKIE
+from lms.org import services as org
+from lms.security import current_employee, login_required, unit_scope
+
+bp = Blueprint("core", __name__)
+
+
+@bp.route("/")
+@login_required
+def home():
+    employee = current_employee()
+    units = (
+        org.unit_tree(db_session, unit_scope(employee)) if employee.role.value != "employee" else []
+    )
+    summary = org.home_summary(db_session, employee)
+    return render_template("lms/core/home.html", units=units[:12], summary=summary)
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    """Remember the chosen language (cookie, and the employee's profile when signed in)."""
+    locale = request.form.get("locale", "")
+    if locale not in current_app.config["LMS_LOCALES"]:
+        abort(400)
+    employee = current_employee()
+    if employee is not None:
+        org.set_locale(db_session, employee, locale)
+        db_session.commit()
+    target = request.form.get("next") or url_for("lms.core.home")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("lms.core.home")
+    response = redirect(target)
+    response.set_cookie(
+        LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+    )
+    return response

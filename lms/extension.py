@@ -1,0 +1,164 @@
+"""``LMS.init_app``: configuration defaults, database, sign-in, translations, blueprints, CLI."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask
+
+from lms.config import apply_defaults
+from lms.db import Database, close_session
+from lms.jobs.services import InProcessRunner
+
+
+def _import_string(path: str) -> Any:
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+@dataclass
+class LMSState:
+    """Per-app state, kept in ``app.extensions["lms"]`` (the extension object stores no app)."""
+
+    db: Database
+    url_prefix: str
+    owns_login: bool
+    standalone: bool
+    user_adapter: Callable[[Any], str | None] | None
+    job_runner: InProcessRunner
+
+
+class LMS:
+    """The LMS as a Flask extension: ``LMS().init_app(app, url_prefix="/training")``.
+
+    It keeps its own database engine and session, reuses the host's ``login_manager`` when the
+    host has one (mapping host users to 工号 through ``LMS_USER_ADAPTER``), and registers its
+    pages under ``url_prefix``.
+    """
+
+    def __init__(self, app: Flask | None = None, **kwargs: Any) -> None:
+        if app is not None:
+            self.init_app(app, **kwargs)
+
+    def init_app(self, app: Flask, url_prefix: str = "", *, standalone: bool = False) -> None:
+        if "lms" in app.extensions:
+            raise RuntimeError("The LMS is already registered on this app.")
+        apply_defaults(app.config)
+        app.config.setdefault("MAX_CONTENT_LENGTH", app.config["LMS_MAX_UPLOAD_MB"] * 1024 * 1024)
+
+        database = Database(
+            app.config["LMS_DATABASE_URL"] or default_sqlite_url(app),
+            echo=app.config["LMS_DATABASE_ECHO"],
+            pool_size=app.config["LMS_DATABASE_POOL_SIZE"],
+            busy_timeout_ms=app.config["LMS_SQLITE_BUSY_TIMEOUT_MS"],
+        )
+        owns_login = not hasattr(app, "login_manager")
+        adapter = app.config["LMS_USER_ADAPTER"]
+        if isinstance(adapter, str):
+            adapter = _import_string(adapter)
+        if not owns_login and adapter is None:
+            raise RuntimeError(
+                "The host app has a login manager: set LMS_USER_ADAPTER to a callable that maps "
+                "the host's current_user to a 工号."
+            )
+        app.extensions["lms"] = LMSState(
+            db=database,
+            url_prefix=url_prefix.rstrip("/"),
+            owns_login=owns_login,
+            standalone=standalone,
+            user_adapter=adapter,
+            job_runner=InProcessRunner(app.config["LMS_JOB_THREADS"]),
+        )
+        app.teardown_appcontext(close_session)
+
+        self._init_login(app, owns_login)
+        self._init_babel(app)
+        self._init_templates(app)
+        app.register_blueprint(
+            make_blueprint(standalone), url_prefix=url_prefix.rstrip("/") or None
+        )
+
+        import lms.org.jobs  # noqa: F401  (registers the import jobs)
+        from lms.cli import lms_commands
+
+        if not standalone:
+            app.cli.add_command(lms_commands, "lms")
+
+    @staticmethod
+    def _init_login(app: Flask, owns_login: bool) -> None:
+        if not owns_login:
+            return
+        from flask_login import LoginManager
+
+        from lms.auth.services import load_user_from_session_id
+
+        manager = LoginManager(app)
+        manager.login_view = "lms.auth.login"
+        manager.session_protection = "strong"
+        manager.user_loader(load_user_from_session_id)
+        app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+        app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+        app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+        app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
+        secure = app.config["LMS_SESSION_COOKIE_SECURE"]
+        if secure is None:
+            secure = not (app.debug or app.testing)
+        app.config.setdefault("SESSION_COOKIE_SECURE", secure)
+        app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)
+        app.config.setdefault("SESSION_COOKIE_NAME", "lms_session")
+
+    @staticmethod
+    def _init_babel(app: Flask) -> None:
+        if "babel" in app.extensions:
+            return  # the host chooses the locale; the LMS keeps its own gettext domain
+        from flask_babel import Babel
+
+        from lms.i18n import select_locale, select_timezone
+
+        Babel(
+            app,
+            locale_selector=select_locale,
+            timezone_selector=select_timezone,
+            default_locale=app.config["LMS_DEFAULT_LOCALE"],
+            default_timezone=app.config["LMS_TIMEZONE"],
+        )
+
+    @staticmethod
+    def _init_templates(app: Flask) -> None:
+        from lms import templating
+
+        app.jinja_env.globals.setdefault("lms_static", templating.static_url)
+
+
+def default_sqlite_url(app: Flask) -> str:
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    return "sqlite:///" + str(Path(app.instance_path) / "lms.db")
+
+
+def make_blueprint(standalone: bool) -> Blueprint:
+    """The ``lms`` blueprint, parent of one blueprint per domain."""
+    from lms import templating
+    from lms.auth.views import bp as auth_bp
+    from lms.core_views import bp as core_bp
+    from lms.jobs.views import bp as jobs_bp
+    from lms.org.views import bp as org_bp
+    from lms.security import add_security_headers, check_csrf
+
+    bp = Blueprint(
+        "lms",
+        __name__,
+        template_folder="templates",
+        static_folder="static",
+        static_url_path="/static/lms",
+    )
+    bp.before_request(check_csrf)
+    bp.after_request(add_security_headers)
+    bp.context_processor(templating.context)
+    for child in (core_bp, auth_bp, org_bp, jobs_bp):
+        bp.register_blueprint(child)
+    templating.register_error_pages(bp, standalone)
+    return bp

@@ -1,0 +1,1 @@
+"""Jobs: long work with visible progress. See :mod:`lms.jobs.services`."""

@@ -1,0 +1,8 @@
+"""Imports every model module, so that the metadata is complete (Alembic, tests)."""
+
+from lms.audit.models import AuditEntry
+from lms.auth.models import LoginFailure
+from lms.jobs.models import Job
+from lms.org.models import Employee, EmployeeMove, Post, Unit
+
+__all__ = ["AuditEntry", "Employee", "EmployeeMove", "Job", "LoginFailure", "Post", "Unit"]

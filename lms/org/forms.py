@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from lms.i18n import lazy_gettext as _l
+from lms.org.models import ROLE_LABELS, STAFF_KIND_LABELS, EmploymentStatus, Role, StaffKind
+
+
+class EmployeeForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    status = SelectField(
+        _l("Employment status"), choices=[(s.value, s.value) for s in EmploymentStatus]
+    )
+    hired_on = DateField(_l("Hired on"), validators=[Optional()])
+    left_on = DateField(_l("Left on"), validators=[Optional()])
+    is_manager = BooleanField(_l("Management staff (管理人员)"))
+    staff_kind = SelectField(
+        _l("Staff category"),
+        choices=[("", "—")] + [(k.value, STAFF_KIND_LABELS[k]) for k in StaffKind],
+    )
+    role = SelectField(
+        _l("Role"), choices=[(r.value, f"{ROLE_LABELS[r]} ({r.value})") for r in Role]
+    )
+
+
+class MoveForm(FlaskForm):
+    unit_id = SelectField(_l("New unit"), coerce=int)
+    post = StringField(_l("New post"), validators=[Length(max=100)])
+    effective_on = DateField(_l("Effective on"), validators=[DataRequired()])
+    note = StringField(_l("Note"), validators=[Length(max=500)])
+
+
+class ImportUploadForm(FlaskForm):
+    kind = SelectField(
+        _l("What the file holds"), choices=[("employees", _l("Employees")), ("units", _l("Units"))]
+    )
+    file = FileField(_l("CSV or XLSX file"), validators=[FileRequired()])
+
+
+class ImportConfirmForm(FlaskForm):
+    token = HiddenField(validators=[DataRequired()])

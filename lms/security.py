@@ -1,0 +1,176 @@
+"""One place that decides access: who is signed in, what role they have, what they may see.
+
+Scope rules: an employee sees only their own records; a manager sees everyone in their own unit's
+subtree; HR and admins see everything. Anything out of scope answers 404, exactly like anything
+that does not exist, so that ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from flask import abort, current_app, g, redirect, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, validate_csrf
+from sqlalchemy.orm import Session
+from wtforms import ValidationError
+
+from lms.db import SAFE_METHODS, db_session
+from lms.org.models import Employee, Role, Unit
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+STAFF_ROLES = frozenset({Role.hr, Role.admin})
+
+
+def current_employee() -> Employee | None:
+    """The signed-in employee, or None.
+
+    Standalone, Flask-Login's ``current_user`` is the employee. In plugin mode with a host login
+    manager, the configured adapter maps the host's user to a 工号, looked up once per request.
+    """
+    if "_lms_employee" in g:
+        return g._lms_employee
+    state = current_app.extensions["lms"]
+    employee: Employee | None = None
+    if state.owns_login:
+        if (
+            current_user
+            and current_user.is_authenticated
+            and isinstance(current_user._get_current_object(), Employee)
+        ):
+            employee = current_user._get_current_object()
+    elif state.user_adapter is not None:
+        emp_no = state.user_adapter(current_user._get_current_object() if current_user else None)
+        if emp_no:
+            employee = db_session.scalar(sa.select(Employee).where(Employee.emp_no == str(emp_no)))
+            if employee is not None and not employee.is_active:
+                employee = None
+    g._lms_employee = employee
+    return employee
+
+
+def login_url() -> str:
+    state = current_app.extensions["lms"]
+    if state.owns_login:
+        return url_for("lms.auth.login", next=request.full_path.rstrip("?"))
+    if current_app.config.get("LMS_LOGIN_URL"):
+        return current_app.config["LMS_LOGIN_URL"]
+    login_view = getattr(getattr(current_app, "login_manager", None), "login_view", None)
+    return url_for(login_view) if login_view else "/"
+
+
+def login_required(view: F) -> F:
+    """Require a signed-in employee who has set their own password."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        employee = current_employee()
+        if employee is None:
+            return redirect(login_url())
+        if current_app.extensions["lms"].owns_login and employee.must_change_password:
+            return redirect(url_for("lms.auth.change_password"))
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def roles_required(*roles: Role) -> Callable[[F], F]:
+    """Require one of ``roles``; anyone else gets 404 (the page does not exist for them)."""
+
+    def decorator(view: F) -> F:
+        @login_required
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if current_employee().role not in roles:  # type: ignore[union-attr]
+                abort(404)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def is_staff(actor: Employee) -> bool:
+    """HR and admins: the whole bureau is in scope."""
+    return actor.role in STAFF_ROLES
+
+
+def subtree_condition(unit_path: str) -> sa.ColumnElement[bool]:
+    """Units in the subtree rooted at the unit with ``unit_path`` (itself included)."""
+    return Unit.path.startswith(unit_path, autoescape=True)
+
+
+def employee_scope(actor: Employee) -> sa.ColumnElement[bool]:
+    """A condition on ``Employee`` (joined to its ``Unit``) that keeps what ``actor`` may see."""
+    if is_staff(actor):
+        return sa.true()
+    if actor.role is Role.manager:
+        return subtree_condition(actor.unit.path)
+    return Employee.id == actor.id
+
+
+def unit_scope(actor: Employee) -> sa.ColumnElement[bool]:
+    """A condition on ``Unit`` keeping the units ``actor`` may see: all for HR, own subtree for
+    managers, nothing for plain employees."""
+    if is_staff(actor):
+        return sa.true()
+    if actor.role is Role.manager:
+        return subtree_condition(actor.unit.path)
+    return sa.false()
+
+
+def can_see_employee(actor: Employee, employee: Employee) -> bool:
+    if is_staff(actor) or actor.id == employee.id:
+        return True
+    return actor.role is Role.manager and employee.unit.path.startswith(actor.unit.path)
+
+
+def get_employee_or_404(db: Session, actor: Employee, employee_id: int) -> Employee:
+    """The employee with ``employee_id`` if ``actor`` may see them; 404 otherwise."""
+    employee = db.get(Employee, employee_id)
+    if employee is None or not can_see_employee(actor, employee):
+        abort(404)
+    return employee
+
+
+def get_unit_or_404(db: Session, actor: Employee, unit_id: int) -> Unit:
+    unit = db.scalar(sa.select(Unit).where(Unit.id == unit_id, unit_scope(actor)))
+    if unit is None:
+        abort(404)
+    return unit
+
+
+def check_csrf() -> None:
+    """``before_request`` for every LMS blueprint: unsafe methods need a valid CSRF token,
+    from the form's ``csrf_token`` field or the ``X-CSRFToken`` header."""
+    if request.method in SAFE_METHODS or not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    token = request.form.get("csrf_token") or request.headers.get("X-CSRFToken")
+    try:
+        validate_csrf(token)
+    except ValidationError as exc:
+        raise CSRFError(exc.args[0]) from exc
+
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'self'"
+)
+
+
+def add_security_headers(response: Any) -> Any:
+    """``after_request``: a strict CSP (no inline script), nosniff, framing and referrer rules."""
+    if not current_app.config.get("LMS_SECURITY_HEADERS", True):
+        return response
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    return response

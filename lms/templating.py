@@ -1,0 +1,117 @@
+"""What every LMS template gets: the signed-in employee, translations, navigation, static URLs;
+and the error pages (also for 404s that hide forbidden objects)."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request, url_for
+from flask_wtf.csrf import CSRFError, generate_csrf
+
+from lms.i18n import current_language, gettext, lazy_gettext, ngettext
+from lms.org.models import ROLE_LABELS, STAFF_KIND_LABELS, UNIT_KIND_LABELS, Role
+from lms.security import current_employee
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+@lru_cache(maxsize=256)
+def _static_version(filename: str) -> str:
+    path = STATIC_DIR / filename
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:10] if path.is_file() else "0"
+
+
+def static_url(filename: str) -> str:
+    """URL of an LMS static file, with a content hash so browsers may cache it for long."""
+    return url_for("lms.static", filename=filename, v=_static_version(filename))
+
+
+NAVIGATION = (
+    # endpoint, label, roles that see it
+    ("lms.core.home", lazy_gettext("Home"), None),
+    ("lms.org.my_record", lazy_gettext("My record"), None),
+    ("lms.org.units", lazy_gettext("Units"), {Role.manager, Role.hr, Role.admin}),
+    ("lms.org.employees", lazy_gettext("Employees"), {Role.manager, Role.hr, Role.admin}),
+    ("lms.org.import_start", lazy_gettext("Import"), {Role.hr, Role.admin}),
+)
+
+
+def context() -> dict[str, Any]:
+    employee = current_employee()
+    navigation = []
+    if employee is not None:
+        navigation = [
+            (endpoint, label)
+            for endpoint, label, roles in NAVIGATION
+            if roles is None or employee.role in roles
+        ]
+    return {
+        "_": gettext,
+        "gettext": gettext,
+        "ngettext": ngettext,
+        "me": employee,
+        "navigation": navigation,
+        "html_lang": current_language(),
+        "bureau_name": current_app.config["LMS_BUREAU_NAME"],
+        "owns_login": current_app.extensions["lms"].owns_login,
+        "csrf_token": generate_csrf,
+        "lms_static": static_url,
+        "role_labels": ROLE_LABELS,
+        "unit_kind_labels": UNIT_KIND_LABELS,
+        "staff_kind_labels": STAFF_KIND_LABELS,
+        "current_endpoint": request.endpoint,
+    }
+
+
+def _error_page(code: int, title: Any, message: Any) -> tuple[str, int]:
+    return render_template("lms/error.html", code=code, title=title, message=message), code
+
+
+def register_error_pages(bp: Blueprint, standalone: bool) -> None:
+    """Friendly pages for 400/403/404/413/429/500 and CSRF failures; in standalone mode for the
+    whole app, in plugin mode for the LMS's own pages only."""
+    register = bp.app_errorhandler if standalone else bp.errorhandler
+
+    @register(CSRFError)
+    def csrf_error(error: CSRFError) -> tuple[str, int]:
+        return _error_page(
+            400,
+            lazy_gettext("The form has expired"),
+            lazy_gettext("Please go back, reload the page and submit again."),
+        )
+
+    @register(400)
+    def bad_request(error: Any) -> tuple[str, int]:
+        return _error_page(
+            400, lazy_gettext("Bad request"), lazy_gettext("The request could not be understood.")
+        )
+
+    @register(404)
+    def not_found(error: Any) -> tuple[str, int]:
+        return _error_page(
+            404,
+            lazy_gettext("Not found"),
+            lazy_gettext("There is no such page, or it is not yours to see."),
+        )
+
+    @register(413)
+    def too_large(error: Any) -> tuple[str, int]:
+        return _error_page(
+            413,
+            lazy_gettext("File too large"),
+            lazy_gettext(
+                "The file is larger than the limit of %(mb)d MB.",
+                mb=current_app.config["LMS_MAX_UPLOAD_MB"],
+            ),
+        )
+
+    @register(500)
+    def server_error(error: Any) -> tuple[str, int]:
+        return _error_page(
+            500,
+            lazy_gettext("Something went wrong"),
+            lazy_gettext("The error has been logged. Please try again later."),
+        )
