@@ -1,0 +1,255 @@
+"""Shared fixtures: every test that uses ``app`` runs once on SQLite and once on PostgreSQL.
+
+``--db sqlite`` or ``--db postgresql`` (or ``LMS_TEST_DBS``) runs only one. PostgreSQL is the
+server at ``LMS_TEST_POSTGRES_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``);
+each test session (each xdist worker) creates its own throwaway database there and drops it at
+the end. The schema is built once per session with the real migrations; after each test every
+table is emptied.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+import lms
+from lms.db import Base
+from lms.org.models import Employee, EmploymentStatus, Role, Unit, UnitKind
+
+POSTGRES_URL = os.environ.get(
+    "LMS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+BACKENDS = ("sqlite", "postgresql")
+TEST_PASSWORD = "correct-horse-42"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        default=os.environ.get("LMS_TEST_DBS", ",".join(BACKENDS)),
+        help="comma-separated databases to run the suite on: sqlite,postgresql",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = {name.strip() for name in config.getoption("--db").split(",") if name.strip()}
+    keep, drop = [], []
+    for item in items:
+        backend = getattr(item, "callspec", None) and item.callspec.params.get("database_url")
+        (drop if backend and backend not in wanted else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _create_postgres_database(worker: str) -> str:
+    name = f"lms_test_{worker}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return str(sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False))
+
+
+def _drop_postgres_database(url: str) -> None:
+    name = sa.make_url(url).database
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated, empty database for this test session, on each backend in turn."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    if request.param == "sqlite":
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / f"lms-{worker}.db")
+    else:
+        url = _create_postgres_database(worker)
+    app = make_app(url, tmp_path_factory.mktemp("instance"))
+    from lms.migrate import upgrade
+
+    upgrade(app)
+    app.extensions["lms"].db.dispose()
+    yield url
+    if request.param == "postgresql":
+        _drop_postgres_database(url)
+
+
+def make_app(url: str, instance_path: Any, **config: Any) -> Any:
+    os.environ["LMS_INSTANCE_PATH"] = str(instance_path)
+    settings = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "LMS_DATABASE_URL": url,
+        "LMS_ARGON2_TIME_COST": 1,
+        "LMS_ARGON2_MEMORY_KIB": 1024,
+        "LMS_DATA_DIR": str(instance_path),
+        "SERVER_NAME": None,
+    }
+    settings.update(config)
+    return lms.create_app(settings)
+
+
+def empty_all_tables(engine: sa.Engine) -> None:
+    tables = [t for t in Base.metadata.sorted_tables]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        else:
+            for table in reversed(tables):
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    """Extra configuration for the ``app`` fixture; override in a test module."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Any, app_config: dict[str, Any]) -> Iterator[Any]:
+    """The standalone app on an empty database (emptied again after the test)."""
+    application = make_app(database_url, tmp_path, **app_config)
+    yield application
+    state = application.extensions["lms"]
+    state.job_runner.shutdown()
+    empty_all_tables(state.db.engine)
+    state.db.dispose()
+
+
+@pytest.fixture
+def backend(database_url: str) -> str:
+    return sa.make_url(database_url).get_backend_name()
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Any) -> Any:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db(app: Any) -> Iterator[Any]:
+    """A session for building and checking data; tests commit what they build.
+
+    It starts deferred transactions (not ``BEGIN IMMEDIATE``), so that on SQLite merely reading
+    through it never holds the write lock that the app's requests need. No app context is kept
+    pushed: the test client's requests must each get their own (``g`` and the request session
+    live there). Wrap direct service calls that read the config in ``with app.app_context():``.
+    """
+    session = app.extensions["lms"].db.session(write=False)
+    yield session
+    session.rollback()
+    session.close()
+
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def create_unit(db: Any) -> Callable[..., Unit]:
+    """``create_unit(name=..., parent=..., kind=..., rural=...)`` builds and commits a unit."""
+    from lms.org.services import rebuild_paths
+
+    def factory(
+        name: str | None = None,
+        *,
+        parent: Unit | None = None,
+        kind: UnitKind = UnitKind.team,
+        rural: bool = False,
+        code: str | None = None,
+    ) -> Unit:
+        number = next(_counter)
+        unit = Unit(
+            code=code or f"U{number:04d}",
+            name=name or f"单位{number}",
+            kind=kind,
+            is_rural=rural,
+            parent_id=parent.id if parent else None,
+            path="",
+        )
+        db.add(unit)
+        db.flush()
+        rebuild_paths(db)
+        db.refresh(unit)
+        db.commit()
+        return unit
+
+    return factory
+
+
+@pytest.fixture
+def create_employee(app: Any, db: Any, create_unit: Callable[..., Unit]) -> Callable[..., Employee]:
+    """``create_employee(unit=..., role=..., password=...)`` builds and commits an employee who can
+    sign in with ``password`` (default ``TEST_PASSWORD``) unless ``password=None``."""
+    from lms.auth.services import hash_password
+
+    def factory(
+        name: str | None = None,
+        *,
+        unit: Unit | None = None,
+        role: Role = Role.employee,
+        emp_no: str | None = None,
+        password: str | None = TEST_PASSWORD,
+        must_change: bool = False,
+        status: EmploymentStatus = EmploymentStatus.active,
+        is_manager: bool = False,
+    ) -> Employee:
+        number = next(_counter)
+        with app.app_context():
+            password_hash = hash_password(password) if password else None
+        employee = Employee(
+            emp_no=emp_no or f"E{number:06d}",
+            name=name or f"员工{number}",
+            unit_id=(unit or create_unit()).id,
+            role=role,
+            status=status,
+            is_manager=is_manager,
+            password_hash=password_hash,
+            must_change_password=must_change,
+        )
+        db.add(employee)
+        db.commit()
+        return employee
+
+    return factory
+
+
+@pytest.fixture
+def login(client: Any) -> Callable[..., Any]:
+    """``login(employee)`` signs ``client`` in (CSRF is checked, so the token is fetched first)."""
+
+    def do_login(employee: Employee, password: str = TEST_PASSWORD) -> Any:
+        token = csrf_token(client, "/login")
+        return client.post(
+            "/login", data={"emp_no": employee.emp_no, "password": password, "csrf_token": token}
+        )
+
+    return do_login
+
+
+def csrf_token(client: Any, path: str) -> str:
+    """The CSRF token from the form on ``path``."""
+    import re
+
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', page
+    )
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
