@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -11,6 +12,23 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 
 VERSION_TABLE = "lms_alembic_version"
+TABLE_PREFIX = "lms_"
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic's filter: only the LMS's own tables. A shared database may hold the host's tables
+    too, and autogenerate must neither drop them nor report them as drift."""
+    if type_ == "table":
+        return bool(name) and name.startswith(TABLE_PREFIX) and name != VERSION_TABLE
+    return True
+
+
+#: How the models are compared with the database, by autogenerate and by :func:`schema_drift`.
+COMPARE_OPTIONS: dict[str, Any] = {
+    "version_table": VERSION_TABLE,
+    "include_name": include_name,
+    "compare_type": True,
+}
 
 
 def shipped_dir(name: str) -> Path:
@@ -38,6 +56,12 @@ def upgrade(app: Flask, revision: str = "head") -> None:
         command.upgrade(alembic_config(app), revision)
 
 
+def downgrade(app: Flask, revision: str) -> None:
+    """Take the LMS's tables back to ``revision`` (``base``: none left; other tables stay)."""
+    with app.app_context():
+        command.downgrade(alembic_config(app), revision)
+
+
 def current_revision(app: Flask) -> str | None:
     with app.extensions["lms"].db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
@@ -46,3 +70,26 @@ def current_revision(app: Flask) -> str | None:
 
 def head_revision(app: Flask) -> str | None:
     return ScriptDirectory.from_config(alembic_config(app)).get_current_head()
+
+
+def schema_drift(app: Flask) -> list[Any]:
+    """Differences between the database's LMS tables and the models (empty: none).
+
+    The same comparison as ``alembic revision --autogenerate``, with the same table filter, so
+    that a non-empty answer is exactly what the next migration would have to contain.
+    """
+    from alembic.autogenerate import compare_metadata
+
+    import lms.models  # noqa: F401  (every model, so that the metadata is complete)
+    from lms.db import Base
+
+    with app.extensions["lms"].db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts=COMPARE_OPTIONS)
+        return compare_metadata(context, Base.metadata)
+
+
+def revision(app: Flask, message: str, autogenerate: bool = True) -> None:
+    """Write a new migration into ``migrations/versions`` (for developers, from a checkout):
+    ``python -c 'import lms, lms.migrate as m; m.revision(lms.create_app(), "add x")'``."""
+    with app.app_context():
+        command.revision(alembic_config(app), message=message, autogenerate=autogenerate)

@@ -10,17 +10,10 @@ from alembic import context
 
 import lms.models  # noqa: F401  (every model, so that autogenerate sees all tables)
 from lms.db import Base
-from lms.migrate import VERSION_TABLE
+from lms.migrate import COMPARE_OPTIONS
 
 config = context.config
 target_metadata = Base.metadata
-
-
-def include_name(name, type_, parent_names):
-    """Only the LMS's own tables: a shared database may hold the host's tables too."""
-    if type_ == "table":
-        return name.startswith("lms_") and name != VERSION_TABLE
-    return True
 
 
 def render_item(type_, obj, autogen_context):
@@ -33,17 +26,33 @@ def render_item(type_, obj, autogen_context):
 
 
 def run_migrations(connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        version_table=VERSION_TABLE,
-        include_name=include_name,
-        render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
+        render_as_batch=sqlite,
         render_item=render_item,
+        **COMPARE_OPTIONS,
     )
-    with context.begin_transaction():
-        context.run_migrations()
+    if sqlite:
+        # Batch mode rebuilds a table by copy, drop and rename, which foreign keys would refuse.
+        # The pragma is a no-op inside a transaction, so it goes to the driver before BEGIN.
+        _sqlite_foreign_keys(connection, on=False)
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+        if sqlite:
+            problems = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if problems:
+                raise RuntimeError(f"foreign key violations after migrating: {problems}")
+    finally:
+        if sqlite:
+            connection.rollback()  # nothing is left to roll back: it only ends the check's BEGIN
+            _sqlite_foreign_keys(connection, on=True)
+
+
+def _sqlite_foreign_keys(connection, *, on: bool) -> None:
+    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
 
 
 def engine():
@@ -61,8 +70,8 @@ if context.is_offline_mode():
     context.configure(
         url=str(engine().url),
         target_metadata=target_metadata,
-        version_table=VERSION_TABLE,
         literal_binds=True,
+        **COMPARE_OPTIONS,
     )
     with context.begin_transaction():
         context.run_migrations()
