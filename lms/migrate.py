@@ -86,10 +86,3 @@ def schema_drift(app: Flask) -> list[Any]:
     with app.extensions["lms"].db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts=COMPARE_OPTIONS)
         return compare_metadata(context, Base.metadata)
-
-
-def revision(app: Flask, message: str, autogenerate: bool = True) -> None:
-    """Write a new migration into ``migrations/versions`` (for developers, from a checkout):
-    ``python -c 'import lms, lms.migrate as m; m.revision(lms.create_app(), "add x")'``."""
-    with app.app_context():
-        command.revision(alembic_config(app), message=message, autogenerate=autogenerate)
