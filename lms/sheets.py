@@ -172,6 +172,18 @@ def _xlsx_rows(data: bytes, file: str, max_rows: int) -> Iterator[list[str]]:
         workbook.close()
 
 
+def _delimiter(text: str) -> str:
+    """The separator used in the header line: a comma unless tabs or semicolons dominate.
+
+    Only the delimiter is guessed: csv.Sniffer also guesses the quoting, and gets it wrong for
+    cells like ``"'=HYPERLINK(""x"")"`` that our own exports write.
+    """
+    header = text.split("\n", 1)[0]
+    counts = {d: header.count(d) for d in (",", "\t", ";")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
+
+
 def _csv_rows(data: bytes, file: str, max_rows: int) -> Iterator[list[str]]:
     try:
         text = decode_csv(data)
@@ -183,11 +195,7 @@ def _csv_rows(data: bytes, file: str, max_rows: int) -> Iterator[list[str]]:
         raise FileProblem(
             [Problem(file, None, None, _("The file is not a text (CSV) or XLSX file."))]
         )
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=_delimiter(text))
     try:
         for count, row in enumerate(reader, start=1):
             if count > max_rows + 1:

@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.audit.services import record as audit
 from lms.i18n import gettext as _
@@ -103,6 +104,13 @@ def rebuild_paths(db: Session) -> None:
     changes = [{"id": i, "path": path_of(i)} for i in parent_of if path_of(i) != old_path[i]]
     if changes:
         db.execute(sa.update(Unit), changes)
+        # Units already loaded in this session see their new paths too.
+        for change in changes:
+            unit = db.identity_map.get(
+                sa.inspect(Unit).identity_key_from_primary_key((change["id"],))
+            )
+            if unit is not None:
+                set_committed_value(unit, "path", change["path"])
 
 
 def unit_tree(
@@ -153,24 +161,31 @@ def unit_name_paths(db: Session) -> dict[int, str]:
 def import_units(db: Session, table: Table, *, actor: Employee | None) -> ImportResult:
     """Upsert units by code from a units file (see ``UNIT_COLUMNS``); all-or-nothing.
 
-    The caller commits when ``result.ok`` (or rolls back for a preview).
+    Parents may be listed after their children. Without a 上级单位 column, existing units keep
+    their parents (and new ones become roots). The caller commits when ``result.ok`` (or rolls
+    back for a preview).
     """
     result = ImportResult()
+    present = set(table.headers)
+    header_of = {c.key: table.headers.get(c.key, c.header) for c in UNIT_COLUMNS}
     existing = {u.code: u for u in db.scalars(sa.select(Unit))}
+    code_of_id = {u.id: u.code for u in existing.values()}
     seen: dict[str, int] = {}
     parsed: list[tuple[int, dict[str, Any]]] = []
     for line, row in table.rows:
         problems_before = len(result.errors)
 
-        def error(column: str, message: str, line: int = line) -> None:
-            result.errors.append(Problem(table.file, line, column, message))
+        def error(key: str, message: str, line: int = line) -> None:
+            result.errors.append(Problem(table.file, line, header_of[key], message))
 
         code = row["code"].strip()
         if not code:
-            error("单位编码", _("The unit code is empty."))
+            error("code", _("The unit code is empty."))
+        elif len(code) > 64:
+            error("code", _("The unit code is longer than 64 characters."))
         elif code in seen:
             error(
-                "单位编码",
+                "code",
                 _(
                     "Unit code %(code)s appears twice (also on line %(line)d).",
                     code=code,
@@ -181,63 +196,84 @@ def import_units(db: Session, table: Table, *, actor: Employee | None) -> Import
             seen[code] = line
         name = row["name"].strip()
         if not name:
-            error("单位名称", _("The unit name is empty."))
-        try:
-            kind = parse_unit_kind(row["kind"])
-        except ValueError:
-            error("类型", _("Unknown unit type %(value)s.", value=row["kind"]))
-            kind = None
+            error("name", _("The unit name is empty."))
+        elif len(name) > 200:
+            error("name", _("The unit name is longer than 200 characters."))
+        kind = None
+        if not row["kind"].strip():
+            error("kind", _("The unit type is empty."))
+        else:
+            try:
+                kind = parse_unit_kind(row["kind"])
+            except ValueError:
+                error("kind", _("Unknown unit type %(value)s.", value=row["kind"]))
         try:
             rural = parse_bool(row.get("rural", ""), default=kind is UnitKind.rural_office)
         except ValueError as exc:
-            error("农村", str(exc))
+            error("rural", str(exc))
             rural = False
         if len(result.errors) == problems_before:
+            parent: str | None = row["parent"].strip() if "parent" in present else None
             parsed.append(
                 (
                     line,
-                    {
-                        "code": code,
-                        "name": name,
-                        "kind": kind,
-                        "is_rural": rural,
-                        "parent": row.get("parent", "").strip(),
-                    },
+                    {"code": code, "name": name, "kind": kind, "is_rural": rural, "parent": parent},
                 )
             )
 
-    codes_in_file = {p["code"] for _, p in parsed} | set(seen)
+    # The tree as it will be: existing links, overridden by the file's.
     parent_of: dict[str, str] = {
-        c: (u.parent.code if u.parent else "") for c, u in existing.items()
+        u.code: code_of_id.get(u.parent_id, "") if u.parent_id else "" for u in existing.values()
     }
+    link_errors = False
     for line, item in parsed:
         parent = item["parent"]
-        if parent and parent not in codes_in_file and parent not in existing:
-            result.errors.append(
-                Problem(
-                    table.file, line, "上级单位", _("Unknown parent unit %(code)s.", code=parent)
-                )
-            )
-        elif parent == item["code"]:
-            result.errors.append(
-                Problem(table.file, line, "上级单位", _("A unit cannot be its own parent."))
-            )
-        parent_of[item["code"]] = parent
-    for line, item in parsed:  # cycles through several units
-        seen_codes, code = set(), item["code"]
-        while code and code not in seen_codes:
-            seen_codes.add(code)
-            code = parent_of.get(code, "")
-        if code:
+        if parent is None:
+            parent = parent_of.get(item["code"], "")
+            item["parent"] = parent
+        if parent and parent not in seen and parent not in existing:
+            link_errors = True
             result.errors.append(
                 Problem(
                     table.file,
                     line,
-                    "上级单位",
-                    _("The parent links form a cycle through %(code)s.", code=item["code"]),
+                    header_of["parent"],
+                    _("Unknown parent unit %(code)s.", code=parent),
                 )
             )
-            break
+        elif parent == item["code"]:
+            link_errors = True
+            result.errors.append(
+                Problem(
+                    table.file, line, header_of["parent"], _("A unit cannot be its own parent.")
+                )
+            )
+        parent_of[item["code"]] = parent
+    if not link_errors:
+        line_of = {item["code"]: line for line, item in parsed}
+        reported: set[str] = set()
+        for line, item in parsed:  # cycles through several units: one message per cycle
+            path: list[str] = []
+            code = item["code"]
+            while code and code not in path:
+                path.append(code)
+                code = parent_of.get(code, "")
+            if not code or code in reported:
+                continue
+            cycle = path[path.index(code) :]
+            reported.update(cycle)
+            first = min(cycle, key=lambda c: line_of.get(c, line))
+            result.errors.append(
+                Problem(
+                    table.file,
+                    line_of.get(first, line),
+                    header_of["parent"],
+                    _(
+                        "The parent links form a cycle: %(codes)s.",
+                        codes=" → ".join([*cycle, cycle[0]]),
+                    ),
+                )
+            )
     if result.errors:
         return result
 
@@ -258,18 +294,8 @@ def import_units(db: Session, table: Table, *, actor: Employee | None) -> Import
             units[item["code"]] = unit
             created.append(item["code"])
         else:
-            before = {
-                "name": unit.name,
-                "kind": unit.kind,
-                "is_rural": unit.is_rural,
-                "parent": unit.parent.code if unit.parent else "",
-            }
-            after = {
-                "name": item["name"],
-                "kind": item["kind"],
-                "is_rural": item["is_rural"],
-                "parent": item["parent"],
-            }
+            before = (unit.name, unit.kind, unit.is_rural, _parent_code(unit, code_of_id))
+            after = (item["name"], item["kind"], item["is_rural"], item["parent"])
             if before != after:
                 unit.name, unit.kind, unit.is_rural = item["name"], item["kind"], item["is_rural"]
                 updated.append(item["code"])
@@ -280,7 +306,7 @@ def import_units(db: Session, table: Table, *, actor: Employee | None) -> Import
         if unit.parent_id != parent_id:
             unit.parent_id = parent_id
     for order, (_line, item) in enumerate(parsed):
-        if units[item["code"]].sort_order != order and item["code"] in created:
+        if item["code"] in created:
             units[item["code"]].sort_order = order
     db.flush()
     rebuild_paths(db)
@@ -297,6 +323,10 @@ def import_units(db: Session, table: Table, *, actor: Employee | None) -> Import
             after={"created": created[:200], "updated": updated[:200]},
         )
     return result
+
+
+def _parent_code(unit: Unit, code_of_id: dict[int, str]) -> str:
+    return code_of_id.get(unit.parent_id, "") if unit.parent_id else ""
 
 
 def export_units(db: Session) -> tuple[list[str], list[list[Any]]]:
@@ -326,6 +356,10 @@ class EmployeeRow:
     values: dict[str, Any]  # only the columns present in the file
     post_name: str | None
 
+
+#: Columns whose empty cell means "the default" for a new employee and "unchanged" for an
+#: existing one (so that a blank 角色 never demotes an administrator).
+KEEP_WHEN_EMPTY = frozenset({"is_manager", "status", "role"})
 
 EMPLOYEE_FIELDS = (
     "name",
@@ -375,9 +409,10 @@ def import_employees(
 ) -> ImportResult:
     """Upsert employees by 工号 from an employees file (see ``EMPLOYEE_COLUMNS``); all-or-nothing.
 
-    Only the columns present in the file are written. A changed unit or post is recorded as a
-    move effective ``effective_on`` (default today); role changes go to the audit log. New
-    posts are created and listed in ``result.details["new_posts"]``.
+    Only the columns present in the file are written, and an empty 管理人员, 状态 or 角色 cell
+    keeps an existing employee's value (new ones get 否, 在岗, employee). A changed unit or post
+    is recorded as a move effective ``effective_on`` (default today); role changes go to the
+    audit log. New posts are created and listed in ``result.details["new_posts"]``.
     """
     effective_on = effective_on or date.today()
     result = ImportResult()
@@ -432,15 +467,17 @@ def import_employees(
             if post_name and len(post_name) > 100:
                 error("post", _("The post name is longer than 100 characters."))
         for key, parse in (
-            ("is_manager", lambda t: parse_bool(t, default=False)),
-            ("status", lambda t: parse_status(t) if t.strip() else EmploymentStatus.active),
-            ("role", lambda t: parse_role(t) if t.strip() else Role.employee),
+            ("is_manager", parse_bool),
+            ("status", parse_status),
+            ("role", parse_role),
             ("staff_kind", lambda t: parse_staff_kind(t) if t.strip() else None),
             ("hired_on", parse_date),
             ("left_on", parse_date),
         ):
             if key not in present:
                 continue
+            if key in KEEP_WHEN_EMPTY and not row[key].strip():
+                continue  # new employees get the default, existing ones keep their value
             try:
                 values[key] = parse(row[key])
             except ValueError as exc:
@@ -540,7 +577,9 @@ def import_employees(
             actor=actor,
             action="employees.import",
             object_type="employee",
-            summary=f"{table.file}: {len(inserts)} created, {len(updates)} updated, {len(moves)} moved",
+            summary=(
+                f"{table.file}: {len(inserts)} created, {len(updates)} updated, {len(moves)} moved"
+            ),
             after={"created": len(inserts), "updated": len(updates), "new_posts": new_posts},
         )
     if progress:
@@ -668,9 +707,10 @@ def update_employee(
             diff[key] = (getattr(employee, key), value)
             setattr(employee, key, value)
     if diff:
-        as_text = lambda v: (
-            v.isoformat() if isinstance(v, date) else (None if v is None else str(v))
-        )
+
+        def as_text(v: Any) -> str | None:
+            return v.isoformat() if isinstance(v, date) else (None if v is None else str(v))
+
         audit(
             db,
             actor=actor,
