@@ -135,10 +135,10 @@ def _import(kind: str, file: str, as_json: bool, dry_run: bool) -> None:
         for error in result["errors"]:
             click.echo(f"{_where(error)}: {error['message']}", err=True)
     if result["errors"]:
-        if not as_json:
-            click.echo(
-                f"{path.name}: {len(result['errors'])} error(s); nothing was imported.", err=True
-            )
+        # A one-line reason on stderr, also with --json (whose object on stdout has the details).
+        click.echo(
+            f"{path.name}: {len(result['errors'])} error(s); nothing was imported.", err=True
+        )
         sys.exit(1)
     if not as_json:
         verb = "would import" if dry_run else "imported"

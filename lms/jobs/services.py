@@ -31,6 +31,8 @@ JobFunction = Callable[..., dict[str, Any] | None]
 ProgressListener = Callable[[int, int | None, str], None]
 
 _registry: dict[str, JobFunction] = {}
+#: The latest progress of the jobs running in this process: job id -> (done, total, message).
+_live: dict[int, tuple[int, int | None, str]] = {}
 
 
 def job(kind: str) -> Callable[[JobFunction], JobFunction]:
@@ -66,14 +68,22 @@ class JobContext:
 
     def progress(self, done: int, total: int | None = None, message: str = "") -> None:
         """Report progress. Written to the job row (in its own short transaction, so the page
-        sees it while the work is still uncommitted) at most a few times a second."""
+        sees it while the work is still uncommitted) at most a few times a second.
+
+        On SQLite the job's own write transaction holds the database's only write lock, so a
+        second writer would wait for it in vain: there the progress is kept in this process
+        (where the in-process runner and the pages that poll it live) until the job ends.
+        """
         if self.listener is not None:
             self.listener(done, total, message)
+        _live[self.job_id] = (done, total, message[:500])
+        database: Database = self.app.extensions["lms"].db
+        if database.is_sqlite:
+            return
         now = time.monotonic()
         if now - self._last_write < 0.3 and (total is None or done < total):
             return
         self._last_write = now
-        database: Database = self.app.extensions["lms"].db
         with database.transaction() as session:
             job_row = session.get(Job, self.job_id)
             job_row.done, job_row.total = done, total
@@ -124,11 +134,15 @@ def execute(app: Flask, job_id: int, listener: ProgressListener | None = None) -
                 error += "\n" + traceback.format_exc()
         finally:
             work.close()
+        last = _live.pop(job_id, None)
         with database.transaction() as session:
             row = session.get(Job, job_id)
             row.finished_at = utcnow()
             row.state = JobState.failed if error is not None else JobState.succeeded
             row.error, row.result = error, result
+            if last is not None:
+                row.done, row.total = last[0], last[1]
+                row.message = last[2] or row.message
             if error is None and row.total:
                 row.done = row.total
         with database.transaction() as session:
@@ -156,7 +170,12 @@ class InProcessRunner:
 
 
 def enqueue(app: Flask, kind: str, params: dict[str, Any], actor: Employee | None) -> int:
-    """Store a job and hand it to the app's runner; returns the job id for the progress page."""
+    """Store a job and hand it to the app's runner; returns the job id for the progress page.
+
+    The job row is stored in a transaction of its own, so that a worker sees it at once. A
+    request must therefore end its own write transaction first (commit or roll back): on SQLite
+    it would otherwise hold the write lock that storing the job waits for.
+    """
     state = app.extensions["lms"]
     job_id = create_job(state.db, kind, params, actor)
     state.job_runner.dispatch(app, job_id)
@@ -177,3 +196,26 @@ def run_now(
 
 def get_job(db: Session, job_id: int) -> Job | None:
     return db.get(Job, job_id)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a job has got, for its page."""
+
+    done: int
+    total: int | None
+    message: str
+    percent: int | None
+
+
+def job_progress(job_row: Job) -> Progress:
+    """A job's progress: the latest report of this process while it runs here, else the row's."""
+    done, total, message = job_row.done, job_row.total, job_row.message
+    live = _live.get(job_row.id) if not job_row.finished else None
+    if live is not None:
+        done, total, message = live[0], live[1], live[2] or message
+    if total:
+        percent: int | None = min(100, int(done * 100 / total))
+    else:
+        percent = 100 if job_row.state is JobState.succeeded else None
+    return Progress(done, total, message, percent)

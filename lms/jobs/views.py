@@ -6,6 +6,7 @@ from flask import Blueprint, abort, jsonify, render_template
 
 from lms.db import db_session
 from lms.jobs.models import Job
+from lms.jobs.services import job_progress
 from lms.security import current_employee, is_staff, login_required
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
@@ -23,21 +24,23 @@ def _visible_job(job_id: int) -> Job:
 @bp.route("/<int:job_id>")
 @login_required
 def show(job_id: int):
-    return render_template("lms/jobs/show.html", job=_visible_job(job_id))
+    job = _visible_job(job_id)
+    return render_template("lms/jobs/show.html", job=job, progress=job_progress(job))
 
 
 @bp.route("/<int:job_id>.json")
 @login_required
 def status(job_id: int):
     job = _visible_job(job_id)
+    progress = job_progress(job)
     return jsonify(
         id=job.id,
         kind=job.kind,
         state=job.state.value,
-        done=job.done,
-        total=job.total,
-        percent=job.percent,
-        message=job.message,
+        done=progress.done,
+        total=progress.total,
+        percent=progress.percent,
+        message=progress.message,
         finished=job.finished,
         error=job.error,
     )

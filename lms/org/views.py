@@ -247,11 +247,13 @@ def import_confirm():
     if not meta_path.is_file():
         abort(404)
     meta = json.loads(meta_path.read_text())
+    actor = current_employee()
+    db_session.commit()  # end this request's transaction: the job is stored in its own
     job_id = enqueue(
         current_app._get_current_object(),
         "org.import",
         {"kind": meta["kind"], "path": str(folder / token), "file": meta["file"]},
-        current_employee(),
+        actor,
     )
     return redirect(url_for("lms.jobs.show", job_id=job_id))
 
