@@ -6,43 +6,39 @@ Standalone: ``lms.create_app()``. As a plugin: ``LMS().init_app(host_app, url_pr
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-from lms.config import SETTINGS, parse_value
+from lms.config import ConfigurationError, environment_values
 from lms.extension import LMS
 
-__all__ = ["LMS", "create_app"]
+__all__ = ["LMS", "ConfigurationError", "create_app", "ensure_secret_file"]
 __version__ = "0.1.0"
 
 SECRET_FILE = "secret_key"
-
-
-class ConfigurationError(RuntimeError):
-    """The app cannot start as configured (the message says what to set)."""
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the standalone LMS app (mounted at ``/``).
 
     Configuration, later sources winning: defaults, ``instance/lms.cfg``, ``LMS_*`` environment
-    variables, then ``config``. The secret key comes from ``LMS_SECRET_KEY`` (or ``SECRET_KEY``)
-    or the instance folder's ``secret_key`` file, which ``lms demo`` and ``lms init`` create;
-    outside debug and testing a missing secret key stops the start with a clear error.
+    variables, then ``config``. The instance folder is ``LMS_INSTANCE_PATH`` (environment only)
+    or Flask's default. The secret key comes from ``LMS_SECRET_KEY`` (or ``SECRET_KEY``), else
+    the instance folder's ``secret_key`` file, which ``lms init`` and ``lms demo`` create.
+    Outside debug and testing, a missing secret key raises :class:`ConfigurationError`.
     """
-    instance_path = os.environ.get("LMS_INSTANCE_PATH")
     app = Flask(
-        "lms", instance_path=instance_path, instance_relative_config=True, static_folder=None
+        "lms",
+        instance_path=os.environ.get("LMS_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+        static_folder=None,
     )
     app.config.from_pyfile("lms.cfg", silent=True)
-    for key, setting in SETTINGS.items():  # the environment beats the instance file
-        if key in os.environ:
-            app.config[key] = parse_value(setting, os.environ[key])
-    if os.environ.get("LMS_SECRET_KEY"):
-        app.config["LMS_SECRET_KEY"] = os.environ["LMS_SECRET_KEY"]
+    app.config.update(environment_values())  # the environment beats the instance file
     if config:
         app.config.update(config)
     _load_secret_key(app)
@@ -54,26 +50,29 @@ def _load_secret_key(app: Flask) -> None:
     secret = app.config.get("LMS_SECRET_KEY") or app.config.get("SECRET_KEY")
     secret_file = Path(app.instance_path) / SECRET_FILE
     if not secret and secret_file.is_file():
-        secret = secret_file.read_text().strip()
+        secret = secret_file.read_text(encoding="ascii").strip()
     if not secret:
-        if app.debug or app.testing:
-            import secrets
-
-            secret = secrets.token_hex(32)
-        else:
+        if not (app.debug or app.testing):
             raise ConfigurationError(
-                f"No secret key: set LMS_SECRET_KEY, or run `lms init` to create {secret_file}."
+                "No secret key. Set the LMS_SECRET_KEY environment variable, or run `lms init` "
+                f"to create the file {secret_file}."
             )
+        secret = secrets.token_hex(32)  # development only: sessions end with the process
     app.config["SECRET_KEY"] = secret
 
 
 def ensure_secret_file(instance_path: str | os.PathLike[str]) -> Path:
-    """Create the instance folder's secret key file (mode 600) if it does not exist yet."""
-    import secrets
-
+    """Create the instance folder's secret key file, readable by its owner only (mode 600),
+    unless it exists already. Returns its path."""
     path = Path(instance_path) / SECRET_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_hex(32))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: never overwrite a key (that would sign everyone out); the mode is set at
+        # creation, so the key is never readable by others, not even for a moment.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path
+    os.fchmod(descriptor, 0o600)  # whatever the umask
+    with os.fdopen(descriptor, "w", encoding="ascii") as file:
+        file.write(secrets.token_hex(32))
     return path

@@ -8,6 +8,7 @@ only), environment variables of the same name, and the ``config`` mapping given 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,29 +79,51 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
-def parse_value(setting: Setting, raw: str) -> Any:
-    """Parse an environment variable's text into the setting's type."""
-    if setting.kind is bool:
-        return raw.strip().lower() in {"1", "true", "yes", "on", "是"}
-    if setting.kind is int:
-        return int(raw)
-    if setting.kind is list:
-        return [part.strip() for part in raw.split(",") if part.strip()]
+class ConfigurationError(RuntimeError):
+    """The app cannot start as configured (the message says what to set)."""
+
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on", "y", "是"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off", "n", "否"})
+
+
+def parse_value(key: str, raw: str) -> Any:
+    """Parse a setting given as text (an environment variable) into the setting's type."""
+    kind = SETTINGS[key].kind
+    text = raw.strip()
+    if kind is bool:
+        if text.lower() in TRUE_WORDS:
+            return True
+        if text.lower() in FALSE_WORDS:
+            return False
+        raise ConfigurationError(
+            f"{key}={raw!r}: expected a yes/no value such as 1/0 or true/false."
+        )
+    if kind is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigurationError(f"{key}={raw!r}: expected a whole number.") from None
+    if kind is list:
+        return [part.strip() for part in text.split(",") if part.strip()]
     return raw
 
 
-def apply_defaults(config: dict[str, Any], environ: dict[str, str] | None = None) -> None:
-    """Fill in every LMS_* key that is not set yet: first from the environment, then the default.
-
-    Keys that are already in ``config`` win, so a host's own settings are never overwritten.
-    """
+def environment_values(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The settings given as environment variables, parsed. An empty variable counts as unset."""
     environ = os.environ if environ is None else environ
+    return {key: parse_value(key, environ[key]) for key in SETTINGS if environ.get(key, "").strip()}
+
+
+def apply_defaults(config: dict[str, Any], environ: Mapping[str, str] | None = None) -> None:
+    """Fill in every LMS_* key that is not set yet: from the environment, else the default.
+
+    Keys already in ``config`` win, so a host's own settings are never overwritten; those given
+    as text (``LMS_PAGE_SIZE = "20"`` in a config file) are parsed into the setting's type.
+    """
+    from_environment = environment_values(environ)
     for key, setting in SETTINGS.items():
-        if key in config:
-            continue
-        if key in environ:
-            config[key] = parse_value(setting, environ[key])
-        else:
-            config[key] = setting.default
-    if isinstance(config.get("LMS_LOCALES"), str):
-        config["LMS_LOCALES"] = parse_value(SETTINGS["LMS_LOCALES"], config["LMS_LOCALES"])
+        if key not in config:
+            config[key] = from_environment.get(key, setting.default)
+        if isinstance(config[key], str) and setting.kind is not str:
+            config[key] = parse_value(key, config[key])

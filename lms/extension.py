@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, current_app, request
 
-from lms.config import apply_defaults
+from lms.config import ConfigurationError, apply_defaults
 from lms.db import Database, close_session
 from lms.jobs.services import InProcessRunner
 
@@ -45,10 +45,11 @@ class LMS:
             self.init_app(app, **kwargs)
 
     def init_app(self, app: Flask, url_prefix: str = "", *, standalone: bool = False) -> None:
+        """Mount the LMS on ``app`` under ``url_prefix``; ``standalone`` only for ``create_app``
+        (the LMS is then the whole app: its error pages and headers apply to every response)."""
         if "lms" in app.extensions:
             raise RuntimeError("The LMS is already registered on this app.")
         apply_defaults(app.config)
-        app.config.setdefault("MAX_CONTENT_LENGTH", app.config["LMS_MAX_UPLOAD_MB"] * 1024 * 1024)
 
         database = Database(
             app.config["LMS_DATABASE_URL"] or default_sqlite_url(app),
@@ -61,7 +62,7 @@ class LMS:
         if isinstance(adapter, str):
             adapter = _import_string(adapter)
         if not owns_login and adapter is None:
-            raise RuntimeError(
+            raise ConfigurationError(
                 "The host app has a login manager: set LMS_USER_ADAPTER to a callable that maps "
                 "the host's current_user to a 工号."
             )
@@ -76,6 +77,8 @@ class LMS:
         app.teardown_appcontext(close_session)
 
         self._init_login(app, owns_login)
+        if standalone:
+            self._harden_session_cookie(app)
         self._init_babel(app)
         self._init_templates(app)
         app.register_blueprint(
@@ -100,16 +103,28 @@ class LMS:
         manager.login_view = "lms.auth.login"
         manager.session_protection = "strong"
         manager.user_loader(load_user_from_session_id)
-        app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-        app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-        app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
-        app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
+
+    @staticmethod
+    def _harden_session_cookie(app: Flask) -> None:
+        """Standalone: the session cookie is the LMS's own, so harden it. Flask's config already
+        holds defaults for these keys (``setdefault`` would change nothing): a key still at
+        Flask's default is replaced, one set on purpose is kept. ``Secure`` follows
+        ``LMS_SESSION_COOKIE_SECURE`` (default: on outside debug and testing)."""
         secure = app.config["LMS_SESSION_COOKIE_SECURE"]
         if secure is None:
             secure = not (app.debug or app.testing)
-        app.config.setdefault("SESSION_COOKIE_SECURE", secure)
-        app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)
-        app.config.setdefault("SESSION_COOKIE_NAME", "lms_session")
+        hardened = {
+            "SESSION_COOKIE_NAME": "lms_session",
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "REMEMBER_COOKIE_HTTPONLY": True,
+            "REMEMBER_COOKIE_SAMESITE": "Lax",
+        }
+        for key, value in hardened.items():
+            if app.config.get(key, Flask.default_config.get(key)) == Flask.default_config.get(key):
+                app.config[key] = value
+        app.config["SESSION_COOKIE_SECURE"] = secure
+        app.config["REMEMBER_COOKIE_SECURE"] = secure
 
     @staticmethod
     def _init_babel(app: Flask) -> None:
@@ -139,6 +154,12 @@ def default_sqlite_url(app: Flask) -> str:
     return "sqlite:///" + str(Path(app.instance_path) / "lms.db")
 
 
+def limit_upload_size() -> None:
+    """``before_request``: the LMS's own upload limit, for its requests only (a host's
+    ``MAX_CONTENT_LENGTH`` is left alone)."""
+    request.max_content_length = current_app.config["LMS_MAX_UPLOAD_MB"] * 1024 * 1024
+
+
 def make_blueprint(standalone: bool) -> Blueprint:
     """The ``lms`` blueprint, parent of one blueprint per domain."""
     from lms import templating
@@ -155,9 +176,14 @@ def make_blueprint(standalone: bool) -> Blueprint:
         static_folder="static",
         static_url_path="/static/lms",
     )
+    bp.before_request(limit_upload_size)
     bp.before_request(check_csrf)
-    bp.after_request(add_security_headers)
-    bp.context_processor(templating.context)
+    if standalone:  # also for responses outside the blueprint, such as a 404 for any URL
+        bp.after_app_request(add_security_headers)
+        bp.app_context_processor(templating.context)
+    else:
+        bp.after_request(add_security_headers)
+        bp.context_processor(templating.context)
     for child in (core_bp, auth_bp, org_bp, jobs_bp):
         bp.register_blueprint(child)
     templating.register_error_pages(bp, standalone)

@@ -54,13 +54,20 @@ def current_employee() -> Employee | None:
 
 
 def login_url() -> str:
-    state = current_app.extensions["lms"]
-    if state.owns_login:
-        return url_for("lms.auth.login", next=request.full_path.rstrip("?"))
+    """The LMS's own sign-in page (standalone), coming back here afterwards."""
+    return url_for("lms.auth.login", next=request.full_path.rstrip("?"))
+
+
+def host_unauthorized() -> Any:
+    """Plugin mode, no employee: the host's login manager handles anonymous users (its login
+    view with ``next=``, or its own unauthorized handler), or ``LMS_LOGIN_URL`` if set. A user
+    the host has signed in but who maps to no active employee gets 403: sending them to the
+    host's login page would only bring them back here."""
+    if current_user and current_user.is_authenticated:
+        abort(403)
     if current_app.config.get("LMS_LOGIN_URL"):
-        return current_app.config["LMS_LOGIN_URL"]
-    login_view = getattr(getattr(current_app, "login_manager", None), "login_view", None)
-    return url_for(login_view) if login_view else "/"
+        return redirect(current_app.config["LMS_LOGIN_URL"])
+    return current_app.login_manager.unauthorized()
 
 
 def login_required(view: F) -> F:
@@ -70,6 +77,8 @@ def login_required(view: F) -> F:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         employee = current_employee()
         if employee is None:
+            if not current_app.extensions["lms"].owns_login:
+                return host_unauthorized()
             return redirect(login_url())
         if current_app.extensions["lms"].owns_login and employee.must_change_password:
             return redirect(url_for("lms.auth.change_password"))

@@ -71,7 +71,7 @@ def _error_page(code: int, title: Any, message: Any) -> tuple[str, int]:
 
 
 def register_error_pages(bp: Blueprint, standalone: bool) -> None:
-    """Friendly pages for 400/403/404/413/429/500 and CSRF failures; in standalone mode for the
+    """Friendly pages for 400/403/404/413/500 and CSRF failures; in standalone mode for the
     whole app, in plugin mode for the LMS's own pages only."""
     register = bp.app_errorhandler if standalone else bp.errorhandler
 
@@ -87,6 +87,17 @@ def register_error_pages(bp: Blueprint, standalone: bool) -> None:
     def bad_request(error: Any) -> tuple[str, int]:
         return _error_page(
             400, lazy_gettext("Bad request"), lazy_gettext("The request could not be understood.")
+        )
+
+    @register(403)
+    def forbidden(error: Any) -> tuple[str, int]:
+        return _error_page(
+            403,
+            lazy_gettext("No access"),
+            lazy_gettext(
+                "Your account is not linked to an employee of the training system. "
+                "If this is wrong, ask HR to check your employee number."
+            ),
         )
 
     @register(404)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import BACKENDS, _create_postgres_database, _drop_postgres_database, make_app
 
 from lms.cli import lms_commands
 from lms.migrate import (
@@ -22,8 +22,19 @@ from lms.migrate import (
 )
 
 
-@pytest.fixture(params=BACKENDS)
-def empty_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
+@pytest.fixture(scope="session")
+def fixtures_module(pytestconfig: pytest.Config) -> Any:
+    """tests/conftest.py as pytest loaded it, for its database helpers (a deeper conftest.py
+    may hold the name ``conftest`` in ``sys.modules``, so a plain import is unreliable)."""
+    path = str(Path(__file__).with_name("conftest.py"))
+    for plugin in pytestconfig.pluginmanager.get_plugins():
+        if getattr(plugin, "__file__", None) == path:
+            return plugin
+    raise LookupError(path)
+
+
+@pytest.fixture(params=("sqlite", "postgresql"))
+def empty_url(request: pytest.FixtureRequest, fixtures_module: Any, tmp_path: Any) -> Iterator[str]:
     """The URL of a new, empty database (dropped afterwards), on each backend in turn."""
     wanted = {name.strip() for name in request.config.getoption("--db").split(",")}
     if request.param not in wanted:
@@ -31,15 +42,16 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
     if request.param == "sqlite":
         yield "sqlite:///" + str(tmp_path / "fresh.db")
         return
-    url = _create_postgres_database(os.environ.get("PYTEST_XDIST_WORKER", "main") + "_mig")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    url = fixtures_module._create_postgres_database(f"{worker}_fresh")
     yield url
-    _drop_postgres_database(url)
+    fixtures_module._drop_postgres_database(url)
 
 
 @pytest.fixture
-def fresh_app(empty_url: str, tmp_path: Any) -> Iterator[Any]:
+def fresh_app(empty_url: str, fixtures_module: Any, tmp_path: Any) -> Iterator[Any]:
     """A standalone app on the empty database (nothing migrated yet)."""
-    application = make_app(empty_url, tmp_path / "instance")
+    application = fixtures_module.make_app(empty_url, tmp_path / "instance")
     yield application
     application.extensions["lms"].job_runner.shutdown()
     application.extensions["lms"].db.dispose()
