@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from datetime import timedelta
 
@@ -38,10 +39,8 @@ def verify_password(employee: Employee | None, password: str) -> bool:
         key = (hasher.time_cost, hasher.memory_cost)
         if key not in _DUMMY_HASH_CACHE:
             _DUMMY_HASH_CACHE[key] = hasher.hash(secrets.token_hex(8))
-        try:
+        with contextlib.suppress(VerificationError):
             hasher.verify(_DUMMY_HASH_CACHE[key], password)
-        except VerificationError:
-            pass
         return False
     try:
         return hasher.verify(employee.password_hash, password)

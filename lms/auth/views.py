@@ -21,16 +21,23 @@ def _owns_login() -> None:
         abort(404)
 
 
-def _safe_next(target: str | None) -> str:
-    """Only local paths: never redirect to another site after signing in."""
-    if (
+def is_local_path(target: str | None) -> bool:
+    """A path on this site: ``/...``, but not ``//host``, ``/\\host`` or anything with control
+    characters (browsers read a backslash as a slash and drop tabs and newlines)."""
+    return bool(
         target
         and target.startswith("/")
         and not target.startswith("//")
+        and "\\" not in target
+        and not any(ord(c) < 32 or ord(c) == 127 for c in target)
         and not urlsplit(target).netloc
-    ):
-        return target
-    return url_for("lms.core.home")
+        and not urlsplit(target).scheme
+    )
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: never redirect to another site after signing in."""
+    return target if target and is_local_path(target) else url_for("lms.core.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -1,4 +1,8 @@
+"""Forms of the org pages."""
+
 from __future__ import annotations
+
+from typing import Any
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -8,21 +12,33 @@ from wtforms.validators import DataRequired, Length, Optional
 from lms.i18n import lazy_gettext as _l
 from lms.org.models import ROLE_LABELS, STAFF_KIND_LABELS, EmploymentStatus, Role, StaffKind
 
+try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # pragma: no cover - older WTForms
+    SelectChoice = None
+
+
+def choices(pairs: list[tuple[Any, Any]]) -> list[Any]:
+    """Select options from ``(value, label)`` pairs, in the form this WTForms version wants."""
+    if SelectChoice is None:
+        return pairs
+    return [SelectChoice(value, label) for value, label in pairs]
+
 
 class EmployeeForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     status = SelectField(
-        _l("Employment status"), choices=[(s.value, s.value) for s in EmploymentStatus]
+        _l("Employment status"), choices=choices([(s.value, s.value) for s in EmploymentStatus])
     )
     hired_on = DateField(_l("Hired on"), validators=[Optional()])
     left_on = DateField(_l("Left on"), validators=[Optional()])
     is_manager = BooleanField(_l("Management staff (管理人员)"))
     staff_kind = SelectField(
         _l("Staff category"),
-        choices=[("", "—")] + [(k.value, STAFF_KIND_LABELS[k]) for k in StaffKind],
+        choices=choices([("", "—")] + [(k.value, STAFF_KIND_LABELS[k]) for k in StaffKind]),
     )
     role = SelectField(
-        _l("Role"), choices=[(r.value, f"{ROLE_LABELS[r]} ({r.value})") for r in Role]
+        _l("Role"), choices=choices([(r.value, f"{ROLE_LABELS[r]} ({r.value})") for r in Role])
     )
 
 
@@ -35,7 +51,8 @@ class MoveForm(FlaskForm):
 
 class ImportUploadForm(FlaskForm):
     kind = SelectField(
-        _l("What the file holds"), choices=[("employees", _l("Employees")), ("units", _l("Units"))]
+        _l("What the file holds"),
+        choices=choices([("employees", _l("Employees")), ("units", _l("Units"))]),
     )
     file = FileField(_l("CSV or XLSX file"), validators=[FileRequired()])
 

@@ -25,7 +25,7 @@ from lms.db import db_session
 from lms.i18n import gettext as _
 from lms.jobs.services import enqueue
 from lms.org import services
-from lms.org.forms import EmployeeForm, ImportConfirmForm, ImportUploadForm, MoveForm
+from lms.org.forms import EmployeeForm, ImportConfirmForm, ImportUploadForm, MoveForm, choices
 from lms.org.jobs import run_import
 from lms.org.models import EmploymentStatus, Role, StaffKind
 from lms.security import (
@@ -110,9 +110,9 @@ def employee(employee_id: int):
 
 def _move_form(person, formdata=None) -> MoveForm:
     form = MoveForm(formdata=formdata)
-    form.unit_id.choices = [
-        (u.id, "\u3000" * depth + u.name) for u, depth, _count in services.unit_tree(db_session)
-    ]
+    form.unit_id.choices = choices(
+        [(u.id, "\u3000" * depth + u.name) for u, depth, _count in services.unit_tree(db_session)]
+    )
     if formdata is None:
         form.unit_id.data = person.unit_id
         form.post.data = person.post.name if person.post else ""
@@ -163,11 +163,8 @@ def move_employee(employee_id: int):
         )
         return redirect(url_for(".employee", employee_id=person.id))
     unit = get_unit_or_404(db_session, actor, form.unit_id.data)
-    post = (
-        services.get_or_create_post(db_session, form.post.data.strip())
-        if form.post.data.strip()
-        else None
-    )
+    post_name = (form.post.data or "").strip()  # a field left out of the form is None
+    post = services.get_or_create_post(db_session, post_name) if post_name else None
     move = services.move_employee(
         db_session,
         actor,
@@ -175,7 +172,7 @@ def move_employee(employee_id: int):
         unit=unit,
         post=post,
         effective_on=form.effective_on.data,
-        note=form.note.data.strip(),
+        note=(form.note.data or "").strip(),
     )
     db_session.commit()
     flash(_("The move has been recorded.") if move else _("Nothing changed."), "info")

@@ -1,0 +1,147 @@
+"""Importing through the web: upload, preview (which changes nothing), confirm, job, result."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from lms.org.models import Employee, Role, Unit
+from tests.conftest import csrf_token
+
+
+@pytest.fixture
+def hr(create_employee, login):
+    """An HR employee, signed in."""
+    person = create_employee(role=Role.hr, emp_no="HR0001")
+    login(person)
+    return person
+
+
+def upload(client, kind: str, data: bytes, name: str):
+    token = csrf_token(client, "/import")
+    return client.post(
+        "/import",
+        data={"csrf_token": token, "kind": kind, "file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def confirm(client, preview_html: str):
+    token = re.search(r'name="token"[^>]*value="([^"]+)"', preview_html) or re.search(
+        r'value="([^"]+)"[^>]*name="token"', preview_html
+    )
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', preview_html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', preview_html
+    )
+    assert token and csrf, "no confirm form on the preview"
+    return client.post(
+        "/import/confirm", data={"csrf_token": csrf.group(1), "token": token.group(1)}
+    )
+
+
+def finish(client, response) -> dict:
+    assert response.status_code == 302
+    match = re.search(r"/jobs/(\d+)$", response.headers["Location"])
+    assert match, response.headers["Location"]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        data = client.get(f"/jobs/{match.group(1)}.json").get_json()
+        if data["finished"]:
+            data["page"] = client.get(f"/jobs/{match.group(1)}").get_data(as_text=True)
+            return data
+        time.sleep(0.05)
+    raise AssertionError("the import job did not finish")
+
+
+def count(db, model) -> int:
+    db.rollback()
+    return db.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_units_then_employees(hr, client, files, db):
+    """HR previews (nothing changes), confirms, the job runs, and the data is imported."""
+    units_before = count(db, Unit)
+    preview = upload(client, "units", (files / "units.csv").read_bytes(), "units.csv")
+    assert preview.status_code == 200
+    page = preview.get_data(as_text=True)
+    assert 'data-testid="import-summary"' in page
+    assert count(db, Unit) == units_before
+    result = finish(client, confirm(client, page))
+    assert result["state"] == "succeeded"
+    assert count(db, Unit) == units_before + 7
+
+    preview = upload(client, "employees", (files / "employees.csv").read_bytes(), "e.csv")
+    page = preview.get_data(as_text=True)
+    assert "营业窗口" in page and "收费" in page  # new posts listed
+    assert count(db, Employee) == 1
+    result = finish(client, confirm(client, page))
+    assert result["state"] == "succeeded"
+    assert count(db, Employee) == 4
+    assert 'data-testid="job-imported">3<' in result["page"]
+
+
+def test_preview_lists_problems_and_changes_nothing(hr, client, files, db, import_units):
+    """A bad file's preview lists each problem with its line and column, and offers no import."""
+    import_units((files / "units.csv").read_bytes())
+    before = count(db, Employee)
+    preview = upload(client, "employees", (files / "employees_bad.csv").read_bytes(), "bad.csv")
+    page = preview.get_data(as_text=True)
+    assert 'data-testid="import-errors"' in page
+    rows = re.findall(r"<tr><td>(\d+)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", page)
+    assert sorted((int(line), column) for line, column, _message in rows) == [
+        (3, "工号"),
+        (4, "单位"),
+        (5, "入职日期"),
+    ]
+    assert 'name="token"' not in page
+    assert count(db, Employee) == before
+
+
+def test_preview_of_file_without_a_column(hr, client, db):
+    """A file missing a column: the preview names the column on line 1."""
+    preview = upload(client, "employees", "工号,姓名\n1,甲\n".encode(), "x.csv")
+    page = preview.get_data(as_text=True)
+    assert re.search(r"<tr><td>1</td><td>单位</td>", page)
+
+
+def test_preview_of_unreadable_file(hr, client):
+    """A file that is not CSV or XLSX gets a message, not an error page."""
+    preview = upload(client, "employees", b"\x00\x01\x02" * 50, "x.bin")
+    assert preview.status_code == 200
+    assert 'data-testid="import-errors"' in preview.get_data(as_text=True)
+
+
+def test_upload_without_file(hr, client):
+    """Submitting the form without a file shows the form again."""
+    token = csrf_token(client, "/import")
+    response = client.post("/import", data={"csrf_token": token, "kind": "employees"})
+    assert response.status_code == 200
+    assert 'enctype="multipart/form-data"' in response.get_data(as_text=True)
+
+
+def test_confirm_with_unknown_token(hr, client):
+    """Confirming an upload that does not exist is 404; a malformed token is 400."""
+    token = csrf_token(client, "/import")
+    assert (
+        client.post("/import/confirm", data={"csrf_token": token, "token": "abc"}).status_code
+        == 404
+    )
+    bad = client.post("/import/confirm", data={"csrf_token": token, "token": "../../etc"})
+    assert bad.status_code == 400
+
+
+def test_import_hidden_from_non_hr(create_employee, login, client):
+    """Employees and managers get 404 on the import pages."""
+    for role in (Role.employee, Role.manager):
+        client.delete_cookie("lms_session")
+        client.delete_cookie("session")
+        person = create_employee(role=role)
+        login(person)
+        assert client.get("/import").status_code == 404
+        token = csrf_token(client, "/")
+        assert client.post("/import", data={"csrf_token": token}).status_code == 404
+        assert client.post("/import/confirm", data={"csrf_token": token}).status_code == 404
