@@ -1,16 +1,21 @@
 """Translations: Chinese first, English second.
 
-Message ids are English; ``translations/zh_Hans_CN`` translates every one of them (a test checks
-that none is missing). The LMS has its own gettext domain, so that a host application's own
-catalogue is left alone.
+Message ids are English; ``translations/zh_Hans_CN/LC_MESSAGES/lms.po`` translates every one of
+them (tests/test_i18n.py checks that none is missing) and ``scripts/update-translations``
+refreshes the catalogues. English needs no catalogue: gettext falls back to the message ids.
+The LMS has its own gettext domain, ``lms``, so that a host application's catalogue is left
+alone. The locale code ``zh_Hans_CN`` is what Babel calls Simplified Chinese as used in China;
+gettext looks for ``zh_Hans_CN`` and then ``zh``, so the folder name works as it is.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import current_app, g, has_request_context, request
+from flask import current_app, has_request_context, request
 from flask_babel import Domain, get_locale
+
+from lms.security import current_employee
 
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 
@@ -28,7 +33,7 @@ def select_locale() -> str:
     config = current_app.config
     offered = config["LMS_LOCALES"]
     if has_request_context():
-        employee = g.get("_lms_employee")
+        employee = current_employee()
         if employee is not None and employee.locale in offered:
             return employee.locale
         chosen = request.cookies.get(LOCALE_COOKIE)
