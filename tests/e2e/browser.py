@@ -86,7 +86,7 @@ def sign_in(page: Any, account: Account, password: str | None = None) -> Any:
     """Sign in through the real form: fill 工号 and password, press the submit button."""
     page.goto("/login")
     form = page.locator("main form")
-    form.locator("#emp_no").fill(account.emp_no)
+    form.get_by_label("工号").fill(account.emp_no)  # the label names 工号 in every language
     form.locator("#password").fill(account.password if password is None else password)
     with page.expect_navigation():
         form.locator("button[type=submit]").click()
