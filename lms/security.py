@@ -108,8 +108,22 @@ def is_staff(actor: Employee) -> bool:
     return actor.role in STAFF_ROLES
 
 
+def _is_path(unit_path: str | None) -> bool:
+    """A materialised path such as ``/1/5/``: an empty one (not built yet) would match
+    every unit as a prefix, so it must never reach a scope."""
+    return (
+        bool(unit_path)
+        and unit_path.startswith("/")
+        and unit_path.endswith("/")
+        and len(unit_path) > 2
+    )
+
+
 def subtree_condition(unit_path: str) -> sa.ColumnElement[bool]:
-    """Units in the subtree rooted at the unit with ``unit_path`` (itself included)."""
+    """Units in the subtree rooted at the unit with ``unit_path`` (itself included); no unit at
+    all for a path that is not built."""
+    if not _is_path(unit_path):
+        return sa.false()
     return Unit.path.startswith(unit_path, autoescape=True)
 
 
@@ -118,7 +132,7 @@ def employee_scope(actor: Employee) -> sa.ColumnElement[bool]:
     if is_staff(actor):
         return sa.true()
     if actor.role is Role.manager:
-        return subtree_condition(actor.unit.path)
+        return sa.or_(subtree_condition(actor.unit.path), Employee.id == actor.id)
     return Employee.id == actor.id
 
 
@@ -135,7 +149,11 @@ def unit_scope(actor: Employee) -> sa.ColumnElement[bool]:
 def can_see_employee(actor: Employee, employee: Employee) -> bool:
     if is_staff(actor) or actor.id == employee.id:
         return True
-    return actor.role is Role.manager and employee.unit.path.startswith(actor.unit.path)
+    return (
+        actor.role is Role.manager
+        and _is_path(actor.unit.path)
+        and employee.unit.path.startswith(actor.unit.path)
+    )
 
 
 def get_employee_or_404(db: Session, actor: Employee, employee_id: int) -> Employee:
