@@ -16,7 +16,7 @@ from flask import Flask, redirect, request
 from flask_login import LoginManager, UserMixin, login_user
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
-from lms import LMS
+from lms import LMS, ConfigurationError
 from lms.migrate import upgrade
 
 
@@ -56,11 +56,13 @@ def make_host(database_url: str, tmp_path: Path, **config: Any) -> Flask:
         template_folder=str(tmp_path / "host-templates"),
     )
     host.config.update(
-        SECRET_KEY="host-secret",
-        TESTING=True,
-        LMS_DATABASE_URL=database_url,
-        LMS_USER_ADAPTER="test_plugin:host_emp_no",
-        **config,
+        {
+            "SECRET_KEY": "host-secret",
+            "TESTING": True,
+            "LMS_DATABASE_URL": database_url,
+            "LMS_USER_ADAPTER": "test_plugin:host_emp_no",
+            **config,
+        }
     )
     engine = sa.create_engine(database_url)
     HostBase.metadata.create_all(engine)
@@ -314,3 +316,29 @@ def test_migrated_schema_is_shared(host):
     upgrade(host)
     names = set(sa.inspect(host.extensions["host_engine"]).get_table_names())
     assert "host_user" in names
+
+
+def test_host_login_manager_needs_an_adapter(app, database_url, tmp_path):
+    """A host with a login manager but no LMS_USER_ADAPTER is refused at start-up, saying what
+    to set."""
+    host_app = make_host(database_url, tmp_path, LMS_USER_ADAPTER=None)
+    try:
+        with pytest.raises(ConfigurationError, match="LMS_USER_ADAPTER"):
+            LMS().init_app(host_app, url_prefix="/training")
+    finally:
+        host_app.extensions["host_engine"].dispose()
+
+
+def test_host_without_login_manager_gets_lms_sign_in(app, database_url, tmp_path):
+    """A host without a login manager gets the LMS's own sign-in under the prefix."""
+    host_app = Flask("bare", instance_path=str(tmp_path / "bare-instance"))
+    host_app.config.update(SECRET_KEY="bare", TESTING=True, LMS_DATABASE_URL=database_url)
+    LMS().init_app(host_app, url_prefix="/training")
+    try:
+        client = host_app.test_client()
+        response = client.get("/training/")
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/training/login")
+        assert client.get("/training/login").status_code == 200
+    finally:
+        host_app.extensions["lms"].db.dispose()
