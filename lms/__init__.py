@@ -32,10 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Outside debug and testing, a missing secret key raises :class:`ConfigurationError`.
     """
     app = Flask(
-        "lms",
-        instance_path=os.environ.get("LMS_INSTANCE_PATH") or None,
-        instance_relative_config=True,
-        static_folder=None,
+        "lms", instance_path=instance_path(), instance_relative_config=True, static_folder=None
     )
     app.config.from_pyfile("lms.cfg", silent=True)
     app.config.update(environment_values())  # the environment beats the instance file
@@ -44,6 +41,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _load_secret_key(app)
     LMS().init_app(app, url_prefix="", standalone=True)
     return app
+
+
+def instance_path() -> str | None:
+    """``LMS_INSTANCE_PATH`` made absolute (Flask refuses a relative one); None: Flask's
+    default (``instance/`` in a source checkout, ``<prefix>/var/lms-instance`` when installed)."""
+    configured = os.environ.get("LMS_INSTANCE_PATH", "").strip()
+    return str(Path(configured).resolve()) if configured else None
 
 
 def _load_secret_key(app: Flask) -> None:

@@ -78,6 +78,13 @@ def test_secret_file_is_never_replaced(tmp_path):
     assert path.read_text() == key
 
 
+def test_relative_instance_path(build, tmp_path, monkeypatch):
+    """LMS_INSTANCE_PATH may be relative (to the working directory)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LMS_INSTANCE_PATH", "relative-instance")
+    assert build(TESTING=True).instance_path == str(tmp_path / "relative-instance")
+
+
 def test_secret_key_from_environment_beats_file(build, tmp_path, monkeypatch):
     """LMS_SECRET_KEY in the environment wins over the instance file."""
     ensure_secret_file(tmp_path / "instance")
