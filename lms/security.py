@@ -108,6 +108,24 @@ def is_staff(actor: Employee) -> bool:
     return actor.role in STAFF_ROLES
 
 
+def can_change_role(actor: Employee | None, before: Role | None, after: Role) -> bool:
+    """Roles are the administrators' business: HR may make people employees or managers, but
+    only an admin gives or takes the HR and admin roles (else HR could make itself admin).
+    ``actor`` None is the command line, run by whoever runs the server; ``before`` None is a
+    new employee."""
+    if before == after or actor is None or actor.role is Role.admin:
+        return True
+    return actor.role is Role.hr and before not in STAFF_ROLES and after not in STAFF_ROLES
+
+
+def can_manage_account(actor: Employee, person: Employee) -> bool:
+    """Whether ``actor`` may issue ``person`` an initial password: admins for everyone, HR for
+    everyone but HR and admins (who could otherwise be signed in as by a colleague)."""
+    if actor.role is Role.admin:
+        return True
+    return actor.role is Role.hr and person.role not in STAFF_ROLES
+
+
 def _is_path(unit_path: str | None) -> bool:
     """A materialised path such as ``/1/5/``: an empty one (not built yet) would match
     every unit as a prefix, so it must never reach a scope."""
@@ -156,15 +174,26 @@ def can_see_employee(actor: Employee, employee: Employee) -> bool:
     )
 
 
+#: Ids are 32-bit integers; larger numbers in URLs cannot exist (and overflow SQLite's driver).
+MAX_ID = 2**31 - 1
+
+
+def valid_id(value: int) -> bool:
+    return 0 < value <= MAX_ID
+
+
 def get_employee_or_404(db: Session, actor: Employee, employee_id: int) -> Employee:
     """The employee with ``employee_id`` if ``actor`` may see them; 404 otherwise."""
-    employee = db.get(Employee, employee_id)
+    employee = db.get(Employee, employee_id) if valid_id(employee_id) else None
     if employee is None or not can_see_employee(actor, employee):
         abort(404)
     return employee
 
 
 def get_unit_or_404(db: Session, actor: Employee, unit_id: int) -> Unit:
+    """The unit with ``unit_id`` if it is in ``actor``'s scope; 404 otherwise."""
+    if not valid_id(unit_id):
+        abort(404)
     unit = db.scalar(sa.select(Unit).where(Unit.id == unit_id, unit_scope(actor)))
     if unit is None:
         abort(404)

@@ -233,3 +233,85 @@ def test_manager_with_unbuilt_path_sees_no_one_else(org, db):
     assert set(db.scalars(query.where(employee_scope(manager)))) <= {"M001"}
     assert not set(db.scalars(sa.select(Unit.name).where(unit_scope(manager))))
     db.rollback()
+
+
+def test_hostile_query_values(org, client, login):
+    """NUL bytes, huge numbers and odd values in the list's query give a page, never a 500."""
+    login(org["people"]["hr"])
+    for query in (
+        "q=%00",
+        "q=a%00b",
+        "page=99999999999999999999",
+        "page=-3",
+        "page=x",
+        "unit=99999999999999999999",
+        "status=%00",
+    ):
+        assert client.get(f"/employees?{query}").status_code in (200, 404), query
+    assert client.get("/employees/99999999999999999999").status_code == 404
+    assert client.get("/jobs/99999999999999999999.json").status_code == 404
+
+
+def test_hostile_sign_in_values(client, create_employee):
+    """A NUL byte in the 工号 or password is a failed sign-in, not a 500."""
+    create_employee(emp_no="10001")
+    for emp_no, password in (("100\x0001", "x"), ("10001", "pass\x00word")):
+        token = csrf_token(client, "/login")
+        response = client.post(
+            "/login", data={"emp_no": emp_no, "password": password, "csrf_token": token}
+        )
+        assert response.status_code == 200
+
+
+FORM = {"status": "在岗", "staff_kind": "", "hired_on": "", "left_on": ""}
+
+
+def test_hr_cannot_grant_admin_or_take_over_admins(org, client, login, create_employee, db):
+    """HR may not make anyone HR or admin, nor issue a password for an admin account."""
+    from lms.org.models import Employee
+
+    people = org["people"]
+    admin = create_employee("管理员", unit=org["units"]["root"], role=Role.admin)
+    login(people["hr"])
+    target = people["a"]
+    token = csrf_token(client, f"/employees/{target.id}")
+    for role in ("admin", "hr"):
+        client.post(
+            f"/employees/{target.id}/edit",
+            data={**FORM, "csrf_token": token, "name": target.name, "role": role},
+        )
+        db.expire_all()
+        assert db.get(Employee, target.id).role is Role.employee
+    response = client.post(f"/employees/{admin.id}/initial-password", data={"csrf_token": token})
+    assert response.status_code == 404
+    client.post(
+        f"/employees/{people['hr'].id}/edit",
+        data={**FORM, "csrf_token": token, "name": "人资", "role": "admin"},
+    )
+    db.expire_all()
+    assert db.get(Employee, people["hr"].id).role is Role.hr
+
+
+def test_hr_may_make_managers_and_admin_may_make_hr(org, client, login, create_employee, db):
+    """HR gives the manager role; an admin gives the HR role."""
+    from lms.org.models import Employee
+
+    people = org["people"]
+    login(people["hr"])
+    target = people["a"]
+    token = csrf_token(client, f"/employees/{target.id}")
+    client.post(
+        f"/employees/{target.id}/edit",
+        data={**FORM, "csrf_token": token, "name": target.name, "role": "manager"},
+    )
+    db.expire_all()
+    assert db.get(Employee, target.id).role is Role.manager
+    client.post("/logout", data={"csrf_token": token})
+    login(create_employee("管理员", unit=org["units"]["root"], role=Role.admin))
+    token = csrf_token(client, f"/employees/{target.id}")
+    client.post(
+        f"/employees/{target.id}/edit",
+        data={**FORM, "csrf_token": token, "name": target.name, "role": "hr"},
+    )
+    db.expire_all()
+    assert db.get(Employee, target.id).role is Role.hr

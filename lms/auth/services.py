@@ -73,7 +73,8 @@ def authenticate(db: Session, emp_no: str, password: str, address: str) -> Emplo
 
     Raises :class:`Throttled` before checking anything when there were too many failures.
     """
-    emp_no = emp_no.strip()
+    # PostgreSQL refuses NUL in text; a replacement character matches no 工号 but still counts.
+    emp_no = emp_no.strip().replace("\x00", "\ufffd")
     check_throttle(db, emp_no, address)
     employee = db.scalar(sa.select(Employee).where(Employee.emp_no == emp_no))
     if verify_password(employee, password) and employee is not None and employee.is_active:

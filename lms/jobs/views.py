@@ -7,7 +7,7 @@ from flask import Blueprint, abort, jsonify, render_template
 from lms.db import db_session
 from lms.jobs.models import Job
 from lms.jobs.services import job_progress
-from lms.security import current_employee, is_staff, login_required
+from lms.security import current_employee, is_staff, login_required, valid_id
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -15,7 +15,7 @@ bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 def _visible_job(job_id: int) -> Job:
     """Only the person who started a job (or HR/admin) may see it."""
     actor = current_employee()
-    job = db_session.get(Job, job_id)
+    job = db_session.get(Job, job_id) if valid_id(job_id) else None
     if job is None or not (job.created_by_id == actor.id or is_staff(actor)):
         abort(404)
     return job

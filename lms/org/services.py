@@ -31,7 +31,7 @@ from lms.org.models import (
     Unit,
     UnitKind,
 )
-from lms.security import employee_scope, unit_scope
+from lms.security import can_change_role, employee_scope, unit_scope
 from lms.sheets import Column, ImportResult, Problem, Table, format_bool, parse_bool, parse_date
 
 Progress = Callable[[int, int], None]
@@ -419,6 +419,7 @@ def import_employees(
     present = set(table.headers)
     resolve_unit = _unit_resolver(db)
     posts = {p.name: p for p in db.scalars(sa.select(Post))}
+    existing = {e.emp_no: e for e in db.execute(sa.select(Employee.__table__)).all()}
     seen: dict[str, int] = {}
     parsed: list[EmployeeRow] = []
     header_of = {c.key: table.headers.get(c.key, c.header) for c in EMPLOYEE_COLUMNS}
@@ -490,6 +491,10 @@ def import_employees(
         hired, left = values.get("hired_on"), values.get("left_on")
         if hired and left and left < hired:
             error("left_on", _("The leaving date is before the hiring date."))
+        if "role" in values:
+            old = existing.get(emp_no)
+            if not can_change_role(actor, old.role if old else None, values["role"]):
+                error("role", _("Only an administrator may give or take the HR or admin role."))
         if len(result.errors) == errors_before:
             parsed.append(EmployeeRow(line, emp_no, values, post_name))
         if progress and index % 1000 == 0:
@@ -503,7 +508,6 @@ def import_employees(
         db.add(posts[name])
     db.flush()
 
-    existing = {e.emp_no: e for e in db.execute(sa.select(Employee.__table__)).all()}
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     moves: list[dict[str, Any]] = []
@@ -633,6 +637,10 @@ def export_employees(
 # Employees: search, edit, move ---------------------------------------------------------------
 
 
+#: Pages beyond this are empty anyway; the cap keeps the offset inside every database's range.
+MAX_PAGE = 1_000_000
+
+
 @dataclass
 class Page:
     items: Sequence[Employee]
@@ -658,7 +666,7 @@ def search_employees(
     """Employees that ``actor`` may see, filtered by 工号 prefix or name, unit subtree, status;
     ordered by 工号, one page at a time."""
     conditions: list[sa.ColumnElement[bool]] = [employee_scope(actor)]
-    query = query.strip()
+    query = query.replace("\x00", "").strip()  # PostgreSQL refuses NUL in text
     if query:
         # A 工号 prefix as a range, so that the unique index serves it on every database.
         conditions.append(
@@ -675,7 +683,7 @@ def search_employees(
     total = db.scalar(
         sa.select(sa.func.count()).select_from(base.with_only_columns(Employee.id).subquery())
     )
-    page = max(1, page)
+    page = min(max(1, page), MAX_PAGE)
     items = (
         db.scalars(base.order_by(Employee.emp_no).limit(page_size).offset((page - 1) * page_size))
         .unique()
@@ -684,11 +692,17 @@ def search_employees(
     return Page(items, total or 0, page, page_size)
 
 
+class RoleNotAllowed(PermissionError):
+    """The acting user may not give or take this role (see ``security.can_change_role``)."""
+
+
 def update_employee(
     db: Session, actor: Employee, employee: Employee, changes: dict[str, Any]
 ) -> dict[str, tuple[Any, Any]]:
     """Apply field changes (name, status, dates, management flag, role, staff kind); role
-    changes and all others go to the audit log with before and after. Returns what changed."""
+    changes and all others go to the audit log with before and after. Returns what changed.
+
+    Raises :class:`RoleNotAllowed` when ``actor`` may not make this role change."""
     allowed = {
         "name",
         "status",
@@ -699,6 +713,8 @@ def update_employee(
         "staff_kind",
         "locale",
     }
+    if "role" in changes and not can_change_role(actor, employee.role, changes["role"]):
+        raise RoleNotAllowed(employee.role, changes["role"])
     diff: dict[str, tuple[Any, Any]] = {}
     for key, value in changes.items():
         if key not in allowed:

@@ -30,6 +30,7 @@ from lms.org.jobs import run_import
 from lms.org.models import EmploymentStatus, Role, StaffKind
 from lms.security import (
     STAFF_ROLES,
+    can_manage_account,
     current_employee,
     employee_scope,
     get_employee_or_404,
@@ -105,6 +106,7 @@ def employee(employee_id: int):
         moves=services.employee_moves(db_session, person),
         edit_form=edit_form,
         move_form=move_form,
+        can_reset=can_manage_account(actor, person),
     )
 
 
@@ -144,7 +146,11 @@ def edit_employee(employee_id: int):
         "role": Role(form.role.data),
         "staff_kind": StaffKind(form.staff_kind.data) if form.staff_kind.data else None,
     }
-    changed = services.update_employee(db_session, actor, person, changes)
+    try:
+        changed = services.update_employee(db_session, actor, person, changes)
+    except services.RoleNotAllowed:
+        flash(_("Only an administrator may give or take the HR or admin role."), "error")
+        return redirect(url_for(".employee", employee_id=person.id))
     db_session.commit()
     flash(_("Saved.") if changed else _("Nothing changed."), "info")
     return redirect(url_for(".employee", employee_id=person.id))
@@ -184,6 +190,8 @@ def move_employee(employee_id: int):
 def initial_password(employee_id: int):
     actor = current_employee()
     person = get_employee_or_404(db_session, actor, employee_id)
+    if not can_manage_account(actor, person):
+        abort(404)
     password = auth.issue_initial_password(db_session, actor, person)
     db_session.commit()
     return render_template("lms/org/initial_password.html", person=person, password=password)

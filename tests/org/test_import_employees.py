@@ -267,3 +267,29 @@ def test_formula_name_round_trip(sample_units, import_employees, db):
     result = import_employees(data)
     assert (result.imported, result.unchanged) == (0, 1)
     assert employees(db)["1"].name == '=HYPERLINK("x")'
+
+
+def test_hr_import_cannot_grant_privileged_roles(
+    sample_units, import_employees, create_employee, counts
+):
+    """An import by HR that makes someone HR or admin is refused on that row's 角色 cell."""
+    hr = create_employee(role=Role.hr, unit=sample_units["LC"])
+    before = counts()
+    result = import_employees(
+        [
+            ["工号", "姓名", "单位", "角色"],
+            ["1", "甲", "LC-HT", "admin"],
+            ["2", "乙", "LC-HT", "人资"],
+        ],
+        actor=hr,
+    )
+    assert [(e.line, e.column) for e in result.errors] == [(2, "角色"), (3, "角色")]
+    assert counts() == before
+
+
+def test_admin_and_command_line_may_grant_roles(sample_units, import_employees, create_employee):
+    """Admins (and the command line, with no actor) may give the HR and admin roles."""
+    admin = create_employee(role=Role.admin, unit=sample_units["LC"])
+    rows = [["工号", "姓名", "单位", "角色"], ["1", "甲", "LC-HT", "hr"]]
+    assert import_employees(rows, actor=admin).ok
+    assert import_employees([*rows[:1], ["2", "乙", "LC-HT", "admin"]]).ok
