@@ -94,9 +94,8 @@ def demo_command(seed: int, employees: int, reset: bool) -> None:
     click.echo("")
     click.echo(f"Demo bureau ready: {app.config['LMS_BUREAU_NAME']}. Sign in with:")
     for login in logins:
-        click.echo(
-            f"  {login.role:<9} 工号 {login.emp_no:<10} password {login.password:<12} {login.name} ({login.unit})"
-        )
+        credentials = f"工号 {login.emp_no:<10} password {login.password:<12}"
+        click.echo(f"  {login.role:<9} {credentials} {login.name} ({login.unit})")
 
 
 def _import(kind: str, file: str, as_json: bool, dry_run: bool) -> None:
