@@ -72,9 +72,6 @@ SETTINGS: dict[str, Setting] = {
     "LMS_SECURITY_HEADERS": Setting(
         True, "Add CSP, nosniff, frame and referrer headers to the LMS's responses.", bool
     ),
-    "LMS_CELERY_BROKER_URL": Setting(
-        None, "Celery broker (e.g. `redis://127.0.0.1:6379/0`). Unset: jobs run in-process."
-    ),
     "LMS_JOB_THREADS": Setting(2, "Threads of the in-process job runner.", int),
 }
 
