@@ -103,8 +103,20 @@ def _import(kind: str, file: str, as_json: bool, dry_run: bool) -> None:
 
     app = current_app._get_current_object()
     path = Path(file)
+
+    def give_up(message: str) -> None:
+        if as_json:  # still one object on stdout, for scripts that parse it
+            problem = {"file": path.name, "line": None, "column": None, "message": message}
+            click.echo(
+                json.dumps(
+                    {"imported": 0, "unchanged": 0, "errors": [problem], "warnings": []},
+                    ensure_ascii=False,
+                )
+            )
+        fail(f"{path.name}: {message}")
+
     if not path.is_file():
-        fail(f"{file}: no such file")
+        give_up("no such file")
     bar = None if as_json else ProgressBar(f"Importing {path.name}")
     try:
         job = run_now(
@@ -117,7 +129,7 @@ def _import(kind: str, file: str, as_json: bool, dry_run: bool) -> None:
         if bar is not None:
             bar.close()
     if job.error:
-        fail(f"{path.name}: import failed: {job.error.splitlines()[0]}")
+        give_up(f"import failed: {job.error.splitlines()[0]}")
     result = job.result or {}
     keys = ("imported", "unchanged", "errors", "warnings")
     if as_json:

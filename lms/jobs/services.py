@@ -151,6 +151,14 @@ def execute(app: Flask, job_id: int, listener: ProgressListener | None = None) -
         return final
 
 
+def _log_crash(future: Any) -> None:
+    """A pool thread's exception is otherwise lost silently (the job's own errors are caught
+    by :func:`execute`; this is for its bookkeeping, e.g. a database that went away)."""
+    error = future.exception()
+    if error is not None:
+        log.error("job runner crashed", exc_info=error)
+
+
 class InProcessRunner:
     """Runs jobs on a small thread pool inside the app process (no broker configured)."""
 
@@ -161,7 +169,8 @@ class InProcessRunner:
     def dispatch(self, app: Flask, job_id: int) -> None:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="lms-job")
-        self._executor.submit(execute, app, job_id)
+        future = self._executor.submit(execute, app, job_id)
+        future.add_done_callback(_log_crash)
 
     def shutdown(self) -> None:
         if self._executor is not None:

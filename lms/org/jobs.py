@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import secrets
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -40,12 +45,60 @@ def run_import(
     return importer(ctx_db, table, **kwargs)
 
 
+# Uploads waiting between preview and confirm ------------------------------------------------
+
+UPLOAD_MAX_AGE_S = 24 * 3600
+
+
+def store_upload(folder: Path, kind: str, data: bytes, file: str) -> str:
+    """Keep an uploaded file (that passed its preview) until it is confirmed; returns its token.
+    Uploads older than a day, previewed but never confirmed, are removed on the way."""
+    now = time.time()
+    for old in folder.iterdir():
+        with contextlib.suppress(OSError):
+            if old.is_file() and now - old.stat().st_mtime > UPLOAD_MAX_AGE_S:
+                old.unlink()
+    token = secrets.token_urlsafe(16)
+    (folder / token).write_bytes(data)
+    (folder / f"{token}.json").write_text(json.dumps({"kind": kind, "file": file}))
+    return token
+
+
+def claim_upload(folder: Path, token: str) -> dict[str, Any] | None:
+    """The stored upload's kind, file name and path, once: a second claim (a double click on
+    confirm) gets None, so a file is never imported twice."""
+    if not token or not token.replace("-", "").replace("_", "").isalnum():
+        return None
+    claimed = folder / f"{token}.claimed"
+    try:
+        os.rename(folder / f"{token}.json", claimed)  # atomic: only one claim succeeds
+    except OSError:
+        return None
+    meta = json.loads(claimed.read_text())
+    claimed.unlink()
+    if meta.get("kind") not in IMPORTS:
+        return None
+    return {"kind": meta["kind"], "file": meta["file"], "path": str(folder / token)}
+
+
 @job("org.import")
 def import_job(
-    ctx: JobContext, *, kind: str, path: str, file: str, dry_run: bool = False
+    ctx: JobContext,
+    *,
+    kind: str,
+    path: str,
+    file: str,
+    dry_run: bool = False,
+    delete: bool = False,
 ) -> dict[str, Any]:
-    """Import a stored upload; rolled back when there are errors or for a dry run."""
-    data = Path(path).read_bytes()
+    """Import a stored file; rolled back when there are errors or for a dry run. ``delete``
+    removes the file afterwards (web uploads; never a file named on the command line)."""
+    try:
+        data = Path(path).read_bytes()
+    finally:
+        if delete:
+            with contextlib.suppress(OSError):
+                Path(path).unlink()
     result = run_import(
         ctx.db,
         kind,

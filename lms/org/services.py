@@ -162,8 +162,9 @@ def import_units(db: Session, table: Table, *, actor: Employee | None) -> Import
     """Upsert units by code from a units file (see ``UNIT_COLUMNS``); all-or-nothing.
 
     Parents may be listed after their children. Without a 上级单位 column, existing units keep
-    their parents (and new ones become roots). The caller commits when ``result.ok`` (or rolls
-    back for a preview).
+    their parents (and new ones become roots); without a 农村 column, their rural flag (new
+    ones: rural offices are rural). The caller commits when ``result.ok`` (or rolls back for a
+    preview).
     """
     result = ImportResult()
     present = set(table.headers)
@@ -207,11 +208,12 @@ def import_units(db: Session, table: Table, *, actor: Employee | None) -> Import
                 kind = parse_unit_kind(row["kind"])
             except ValueError:
                 error("kind", _("Unknown unit type %(value)s.", value=row["kind"]))
-        try:
-            rural = parse_bool(row.get("rural", ""), default=kind is UnitKind.rural_office)
-        except ValueError as exc:
-            error("rural", str(exc))
-            rural = False
+        rural: bool | None = None  # no 农村 column: existing units keep their flag
+        if "rural" in present:
+            try:
+                rural = parse_bool(row["rural"], default=kind is UnitKind.rural_office)
+            except ValueError as exc:
+                error("rural", str(exc))
         if len(result.errors) == problems_before:
             parent: str | None = row["parent"].strip() if "parent" in present else None
             parsed.append(
@@ -282,6 +284,10 @@ def import_units(db: Session, table: Table, *, actor: Employee | None) -> Import
     units = dict(existing)
     for _line, item in parsed:
         unit = units.get(item["code"])
+        if item["is_rural"] is None:
+            item["is_rural"] = (
+                unit.is_rural if unit is not None else item["kind"] is UnitKind.rural_office
+            )
         if unit is None:
             unit = Unit(
                 code=item["code"],

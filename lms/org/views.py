@@ -3,8 +3,6 @@ initial password), imports with preview and confirm, and exports."""
 
 from __future__ import annotations
 
-import json
-import secrets
 from datetime import date
 from pathlib import Path
 
@@ -26,7 +24,7 @@ from lms.i18n import gettext as _
 from lms.jobs.services import enqueue
 from lms.org import services
 from lms.org.forms import EmployeeForm, ImportConfirmForm, ImportUploadForm, MoveForm, choices
-from lms.org.jobs import run_import
+from lms.org.jobs import claim_upload, run_import, store_upload
 from lms.org.models import EmploymentStatus, Role, StaffKind
 from lms.security import (
     STAFF_ROLES,
@@ -216,10 +214,6 @@ def import_start():
         upload = form.file.data
         data = upload.read()
         file = Path(upload.filename or "upload").name[:200]
-        token = secrets.token_urlsafe(16)
-        folder = _upload_dir()
-        (folder / token).write_bytes(data)
-        (folder / f"{token}.json").write_text(json.dumps({"kind": form.kind.data, "file": file}))
         result = run_import(
             db_session,
             form.kind.data,
@@ -228,13 +222,17 @@ def import_start():
             actor=current_employee(),
             max_rows=current_app.config["LMS_IMPORT_MAX_ROWS"],
         )
-        db_session.rollback()
+        db_session.rollback()  # a preview changes nothing
+        confirm = None
+        if result.ok:  # only a clean file is kept for the confirm step
+            token = store_upload(_upload_dir(), form.kind.data, data, file)
+            confirm = ImportConfirmForm(token=token)
         return render_template(
             "lms/org/import_preview.html",
             result=result,
             kind=form.kind.data,
             file=file,
-            confirm=ImportConfirmForm(token=token),
+            confirm=confirm,
         )
     return render_template("lms/org/import.html", form=form)
 
@@ -244,21 +242,15 @@ def import_start():
 def import_confirm():
     """Run the previewed import as a job, and show its progress."""
     form = ImportConfirmForm()
-    token = form.token.data or ""
-    if not form.validate() or not token.replace("-", "").replace("_", "").isalnum():
+    if not form.validate():
         abort(400)
-    folder = _upload_dir()
-    meta_path = folder / f"{token}.json"
-    if not meta_path.is_file():
+    upload = claim_upload(_upload_dir(), form.token.data)
+    if upload is None:  # unknown, malformed, or already confirmed
         abort(404)
-    meta = json.loads(meta_path.read_text())
     actor = current_employee()
     db_session.commit()  # end this request's transaction: the job is stored in its own
     job_id = enqueue(
-        current_app._get_current_object(),
-        "org.import",
-        {"kind": meta["kind"], "path": str(folder / token), "file": meta["file"]},
-        actor,
+        current_app._get_current_object(), "org.import", {**upload, "delete": True}, actor
     )
     return redirect(url_for("lms.jobs.show", job_id=job_id))
 

@@ -88,6 +88,21 @@ def test_missing_parent_column_keeps_parents(sample_units, import_units, units_b
     assert units["LC-HT"].parent_id == units["LC-ND"].id
 
 
+def test_missing_rural_column_keeps_flags(sample_units, import_units, units_by_code):
+    """Without a 农村 column, existing units keep their rural flag; new ones get the default."""
+    import_units([HEADER, ["LC-YX", "营销部", "LC", "部门", "是"]])
+    result = import_units(
+        [
+            ["单位编码", "单位名称", "上级单位", "类型"],
+            ["LC-YX", "营销部", "LC", "部门"],
+            ["LC-NEW", "新所", "LC", "农村供电所"],
+        ]
+    )
+    assert (result.imported, result.unchanged) == (1, 1)
+    units = units_by_code()
+    assert units["LC-YX"].is_rural is True and units["LC-NEW"].is_rural is True
+
+
 def test_unknown_parent(import_units, counts):
     """An unknown parent code is an error naming the line and the 上级单位 column."""
     before = counts()

@@ -95,9 +95,13 @@ def test_dry_run_changes_nothing(units_loaded, invoke, files, db):
 
 
 def test_missing_file(invoke, tmp_path):
-    """A file that does not exist: non-zero exit and a reason on stderr."""
+    """A file that does not exist: non-zero exit and a reason on stderr (and JSON with --json)."""
     result = invoke("users", "import", str(tmp_path / "nope.csv"))
     assert result.exit_code != 0 and "nope.csv" in result.stderr
+    result = invoke("users", "import", str(tmp_path / "nope.csv"), "--json")
+    assert result.exit_code != 0 and "nope.csv" in result.stderr
+    data = json.loads(result.stdout)
+    assert data["imported"] == 0 and data["errors"][0]["file"] == "nope.csv"
 
 
 def test_units_export_xlsx_round_trip(units_loaded, invoke, tmp_path):

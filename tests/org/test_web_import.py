@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -124,14 +125,29 @@ def test_upload_without_file(hr, client):
 
 
 def test_confirm_with_unknown_token(hr, client):
-    """Confirming an upload that does not exist is 404; a malformed token is 400."""
+    """Confirming an upload that does not exist, or a malformed token, is 404."""
     token = csrf_token(client, "/import")
-    assert (
-        client.post("/import/confirm", data={"csrf_token": token, "token": "abc"}).status_code
-        == 404
-    )
-    bad = client.post("/import/confirm", data={"csrf_token": token, "token": "../../etc"})
-    assert bad.status_code == 400
+    for value in ("abc", "../../etc/passwd", "x.json"):
+        response = client.post("/import/confirm", data={"csrf_token": token, "token": value})
+        assert response.status_code == 404, value
+    assert client.post("/import/confirm", data={"csrf_token": token}).status_code == 400
+
+
+def test_confirm_twice_imports_once(hr, client, files, app, db):
+    """A second confirm of the same preview is 404; the upload is removed after the job."""
+    page = upload(client, "units", (files / "units.csv").read_bytes(), "u.csv")
+    page = page.get_data(as_text=True)
+    result = finish(client, confirm(client, page))
+    assert result["state"] == "succeeded"
+    assert confirm(client, page).status_code == 404
+    assert list((Path(app.config["LMS_DATA_DIR"]) / "uploads").iterdir()) == []
+
+
+def test_bad_file_is_not_kept(hr, client, files, app):
+    """A file with errors is not stored for a confirm."""
+    upload(client, "employees", (files / "employees_bad.csv").read_bytes(), "bad.csv")
+    folder = Path(app.config["LMS_DATA_DIR"]) / "uploads"
+    assert not folder.exists() or list(folder.iterdir()) == []
 
 
 def test_import_hidden_from_non_hr(create_employee, login, client):
