@@ -23,6 +23,8 @@ from lms.i18n import gettext as _
 #: Decompressed XLSX content larger than this is refused (zip bombs).
 MAX_XLSX_UNCOMPRESSED = 256 * 1024 * 1024
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: Removed from every cell read: invisible, and XLSX (XML) cannot store them on export.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -213,8 +215,8 @@ def read_table(data: bytes, file: str, columns: Sequence[Column], max_rows: int 
     """Read a CSV or XLSX file into rows keyed by the columns' keys.
 
     Raises :class:`FileProblem` naming every missing required column, and for unreadable files.
-    Blank rows are skipped; a leading apostrophe that our own exports add before a formula
-    character is removed again.
+    Blank rows are skipped; control characters are removed; a leading apostrophe that our own
+    exports add before a formula character is removed again.
     """
     rows_iter = (
         _xlsx_rows(data, file, max_rows) if is_xlsx(data) else _csv_rows(data, file, max_rows)
@@ -246,6 +248,7 @@ def read_table(data: bytes, file: str, columns: Sequence[Column], max_rows: int 
         record = {}
         for key, position in index.items():
             value = values[position] if position < len(values) else ""
+            value = CONTROL_CHARACTERS.sub("", value)
             if value[:1] == "'" and value[1:2] in FORMULA_PREFIXES:
                 value = value[1:]
             record[key] = value
@@ -315,6 +318,7 @@ def write_xlsx(
     """XLSX with a bold, frozen header; text cells are always stored as text, never formulas."""
     import openpyxl
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
 
     workbook = openpyxl.Workbook(write_only=True)
@@ -330,6 +334,8 @@ def write_xlsx(
     for row in rows:
         cells = []
         for value in row:
+            if isinstance(value, str):
+                value = ILLEGAL_CHARACTERS_RE.sub("", value)  # XML cannot hold them
             cell = WriteOnlyCell(sheet, value=value)
             if isinstance(value, str):
                 cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula

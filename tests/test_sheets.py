@@ -217,3 +217,24 @@ def test_xlsx_reader_does_not_evaluate_formulas():
     """A formula in an uploaded XLSX is not computed: its text (no cached value) is empty."""
     data = xlsx_bytes([["工号", "姓名"], ["1", "=1+1"]])
     assert records(data)[0][1]["name"] in ("", "=1+1")
+
+
+def test_control_characters_removed_and_exportable():
+    """Control characters in a cell are dropped on reading and never break an XLSX export."""
+    data = csv_text([["工号", "姓名"], ["1", "张\x01三\x1f"]]).encode()
+    assert records(data)[0][1]["name"] == "张三"
+    exported = write_xlsx(["姓名"], [["李\x02四"]])
+    sheet = openpyxl.load_workbook(io.BytesIO(exported)).worksheets[0]
+    assert sheet["A2"].value == "李四"
+
+
+def test_quoted_commas_and_newlines():
+    """Quoted cells may hold commas, quotes and line breaks."""
+    data = csv_text([["工号", "姓名"], ["1", 'a,b "c"\nd']]).encode()
+    assert records(data)[0][1]["name"] == 'a,b "c"\nd'
+
+
+def test_tab_separated():
+    """A tab-separated file (copied out of Excel) is read too."""
+    data = "工号\t姓名\r\n1\t甲\r\n".encode()
+    assert records(data) == [(2, {"emp_no": "1", "name": "甲"})]
