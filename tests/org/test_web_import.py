@@ -82,7 +82,7 @@ def test_units_then_employees(hr, client, files, db):
     result = finish(client, confirm(client, page))
     assert result["state"] == "succeeded"
     assert count(db, Employee) == 4
-    assert 'data-testid="job-imported">3<' in result["page"]
+    assert 'data-testid="job-created">3<' in result["page"]
 
 
 def test_preview_lists_problems_and_changes_nothing(hr, client, files, db, import_units):
@@ -161,3 +161,15 @@ def test_import_hidden_from_non_hr(create_employee, login, client):
         token = csrf_token(client, "/")
         assert client.post("/import", data={"csrf_token": token}).status_code == 404
         assert client.post("/import/confirm", data={"csrf_token": token}).status_code == 404
+
+
+def test_job_page_lists_errors(hr, client, app, files):
+    """An import job that found problems shows them on its page, line and column each."""
+    from lms.jobs.services import run_now
+
+    params = {"kind": "employees", "path": str(files / "employees_bad.csv"), "file": "bad.csv"}
+    job = run_now(app, "org.import", params, actor=hr)
+    assert job.result["errors"] and (files / "employees_bad.csv").exists()
+    page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert 'data-testid="job-errors"' in page
+    assert re.search(r"<tr><td>4</td><td>单位</td>", page)
