@@ -245,6 +245,7 @@ def test_hostile_query_values(org, client, login):
         "page=-3",
         "page=x",
         "unit=99999999999999999999",
+        "unit=%C2%B2",  # "²" is a digit to str.isdigit but not to int()
         "status=%00",
     ):
         assert client.get(f"/employees?{query}").status_code in (200, 404), query

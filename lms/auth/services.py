@@ -68,6 +68,13 @@ def check_throttle(db: Session, emp_no: str, address: str) -> None:
         raise Throttled()
 
 
+def forget_old_failures(db: Session) -> None:
+    """Failures older than the throttling window no longer count: delete them, so that the
+    table stays small."""
+    since = utcnow() - timedelta(seconds=current_app.config["LMS_LOGIN_THROTTLE_WINDOW_S"])
+    db.execute(sa.delete(LoginFailure).where(LoginFailure.at < since))
+
+
 def authenticate(db: Session, emp_no: str, password: str, address: str) -> Employee | None:
     """The employee if 工号 and password match and they may sign in; records failures.
 
@@ -76,6 +83,7 @@ def authenticate(db: Session, emp_no: str, password: str, address: str) -> Emplo
     # PostgreSQL refuses NUL in text; a replacement character matches no 工号 but still counts.
     emp_no = emp_no.strip().replace("\x00", "\ufffd")
     check_throttle(db, emp_no, address)
+    forget_old_failures(db)
     employee = db.scalar(sa.select(Employee).where(Employee.emp_no == emp_no))
     if verify_password(employee, password) and employee is not None and employee.is_active:
         db.execute(sa.delete(LoginFailure).where(LoginFailure.emp_no == emp_no))
@@ -130,7 +138,7 @@ def password_problem(password: str, employee: Employee) -> str | None:
 def load_user_from_session_id(session_id: str) -> Employee | None:
     """Flask-Login's user loader: ``"<id>:<session_version>"``."""
     employee_id, _, version = session_id.partition(":")
-    if not employee_id.isdigit() or not version.isdigit():
+    if not employee_id.isdecimal() or not version.isdecimal():
         return None
     employee = db_session.get(Employee, int(employee_id))
     if employee is None or employee.session_version != int(version) or not employee.is_active:

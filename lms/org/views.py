@@ -56,7 +56,7 @@ def units():
 def employees():
     actor = current_employee()
     unit = None
-    if request.args.get("unit", "").isdigit():
+    if request.args.get("unit", "").isdecimal():
         unit = get_unit_or_404(db_session, actor, int(request.args["unit"]))
     status = None
     if request.args.get("status") in {s.value for s in EmploymentStatus}:

@@ -180,3 +180,19 @@ def test_long_inputs_are_refused_quietly(client, create_employee):
     create_employee(emp_no="10001")
     assert sign_in(client, "1" * 500, TEST_PASSWORD).status_code == 200
     assert sign_in(client, "10001", "x" * 5000).status_code == 200
+
+
+def test_old_failures_do_not_count(client, create_employee, db):
+    """Failures older than the throttling window neither throttle nor stay in the table."""
+    from datetime import timedelta
+
+    from lms.auth.models import LoginFailure
+    from lms.db import utcnow
+
+    create_employee(emp_no="10001")
+    long_ago = utcnow() - timedelta(days=1)
+    db.add_all(LoginFailure(emp_no="10001", address="127.0.0.1", at=long_ago) for _ in range(9))
+    db.commit()
+    assert sign_in(client, "10001", TEST_PASSWORD).status_code == 302
+    db.rollback()
+    assert db.scalar(sa.select(sa.func.count()).select_from(LoginFailure)) == 0
