@@ -114,7 +114,10 @@ def normalise_header(text: str) -> str:
 
 
 def decode_csv(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else GB18030 (a superset of GBK and GB2312)."""
+    """UTF-8 (with or without BOM), else GB18030 (a superset of GBK and GB2312); UTF-16 with
+    its BOM too (Excel's "Unicode text", tab-separated)."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16")
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(encoding)

@@ -238,3 +238,9 @@ def test_tab_separated():
     """A tab-separated file (copied out of Excel) is read too."""
     data = "工号\t姓名\r\n1\t甲\r\n".encode()
     assert records(data) == [(2, {"emp_no": "1", "name": "甲"})]
+
+
+def test_excel_unicode_text():
+    """Excel's "Unicode text" (UTF-16 with BOM, tab-separated) is read too."""
+    data = "工号\t姓名\r\n1\t甲\r\n".encode("utf-16")
+    assert records(data) == [(2, {"emp_no": "1", "name": "甲"})]
