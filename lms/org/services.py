@@ -14,7 +14,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.audit.services import record as audit
 from lms.i18n import gettext as _
@@ -104,13 +103,6 @@ def rebuild_paths(db: Session) -> None:
     changes = [{"id": i, "path": path_of(i)} for i in parent_of if path_of(i) != old_path[i]]
     if changes:
         db.execute(sa.update(Unit), changes)
-        # Units already loaded in this session see their new paths too.
-        for change in changes:
-            unit = db.identity_map.get(
-                sa.inspect(Unit).identity_key_from_primary_key((change["id"],))
-            )
-            if unit is not None:
-                set_committed_value(unit, "path", change["path"])
 
 
 def unit_tree(

@@ -194,3 +194,14 @@ def test_tree_headcounts(sample_units, create_employee, db):
     counts = {unit.code: count for unit, _depth, count in tree}
     assert counts["LC-HT"] == 1
     assert db.scalar(sa.select(sa.func.count()).select_from(Employee)) == 1
+
+
+def test_paths_fresh_in_the_same_session(app, db, files):
+    """Units loaded in the importing session see their new paths without a reload."""
+    from lms.sheets import read_table
+
+    table = read_table((files / "units.csv").read_bytes(), "units.csv", services.UNIT_COLUMNS)
+    services.import_units(db, table, actor=None)
+    units = {u.code: u for u in db.scalars(sa.select(Unit))}
+    assert units["LC-HT"].path == f"/{units['LC'].id}/{units['LC-ND'].id}/{units['LC-HT'].id}/"
+    db.rollback()

@@ -162,3 +162,15 @@ def test_file_name_with_spaces(units_loaded, invoke, files, tmp_path):
     shutil.copy(files / "employees_bad.csv", path)
     result = invoke("users", "import", str(path), "--json")
     assert {e["file"] for e in json.loads(result.stdout)["errors"]} == {"坏 文件.csv"}
+
+
+def test_console_script_group_has_the_commands(runner, units_loaded, tmp_path):
+    """The `lms` console script (a Flask CLI group) carries the import and export commands."""
+    from lms.cli import cli
+
+    assert {"init", "demo", "units", "users", "run", "routes"} <= set(
+        cli.list_commands(cli.make_context("lms", [], resilient_parsing=True))
+    )
+    out = tmp_path / "u.csv"
+    result = runner.invoke(cli, ["units", "export", "-o", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0 and out.read_text(encoding="utf-8-sig").count("\n") == 8
