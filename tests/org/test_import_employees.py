@@ -293,3 +293,17 @@ def test_admin_and_command_line_may_grant_roles(sample_units, import_employees, 
     rows = [["工号", "姓名", "单位", "角色"], ["1", "甲", "LC-HT", "hr"]]
     assert import_employees(rows, actor=admin).ok
     assert import_employees([*rows[:1], ["2", "乙", "LC-HT", "admin"]]).ok
+
+
+def test_updates_with_different_columns_per_row(sample_units, import_employees, db):
+    """One import may change different fields for different people."""
+    header = ["工号", "姓名", "单位", "角色", "入职日期"]
+    import_employees([header, ["1", "甲", "LC-HT", "", ""], ["2", "乙", "LC-HT", "", ""]])
+    result = import_employees(
+        [header, ["1", "甲甲", "LC-HT", "", ""], ["2", "乙", "LC-YX", "manager", "2020-01-01"]]
+    )
+    assert (result.imported, result.details["moved"]) == (2, 1)
+    people = employees(db)
+    assert people["1"].name == "甲甲" and people["1"].role is Role.employee
+    assert people["2"].role is Role.manager and people["2"].unit.code == "LC-YX"
+    assert people["2"].hired_on == date(2020, 1, 1)
