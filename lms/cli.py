@@ -298,9 +298,7 @@ def main() -> None:
     if args and args[0] in SETUP_COMMANDS and not os.environ.get("LMS_SECRET_KEY"):
         from flask import Flask
 
-        from lms import ensure_secret_file
+        from lms import ensure_secret_file, instance_path
 
-        ensure_secret_file(
-            Flask("lms", instance_path=os.environ.get("LMS_INSTANCE_PATH")).instance_path
-        )
+        ensure_secret_file(Flask("lms", instance_path=instance_path()).instance_path)
     cli.main(prog_name="lms")

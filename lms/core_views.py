@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from lms.db import db_session
 from lms.i18n import LOCALE_COOKIE
 from lms.org import services as org
-from lms.security import current_employee, login_required, unit_scope
+from lms.security import current_employee, is_local_path, login_required, unit_scope
 
 bp = Blueprint("core", __name__)
 
@@ -33,10 +33,8 @@ def set_language():
     if employee is not None:
         org.set_locale(db_session, employee, locale)
         db_session.commit()
-    target = request.form.get("next") or url_for("lms.core.home")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("lms.core.home")
-    response = redirect(target)
+    target = request.form.get("next")
+    response = redirect(target if is_local_path(target) else url_for("lms.core.home"))
     response.set_cookie(
         LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import abort, current_app, g, redirect, request, url_for
@@ -230,3 +231,17 @@ def add_security_headers(response: Any) -> Any:
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     return response
+
+
+def is_local_path(target: str | None) -> bool:
+    """A path on this site: ``/...``, but not ``//host``, ``/\\host`` or anything with control
+    characters (browsers read a backslash as a slash and drop tabs and newlines)."""
+    return bool(
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ord(c) < 32 or ord(c) == 127 for c in target)
+        and not urlsplit(target).netloc
+        and not urlsplit(target).scheme
+    )

@@ -12,7 +12,8 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, generate_csrf
 
 from lms.i18n import current_language, gettext, lazy_gettext, ngettext
-from lms.org.models import ROLE_LABELS, STAFF_KIND_LABELS, UNIT_KIND_LABELS, Role
+from lms.org.display import ROLE_NAMES, STAFF_KIND_NAMES, STATUS_NAMES, UNIT_KIND_NAMES
+from lms.org.models import Role
 from lms.security import current_employee
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -59,9 +60,10 @@ def context() -> dict[str, Any]:
         "owns_login": current_app.extensions["lms"].owns_login,
         "csrf_token": generate_csrf,
         "lms_static": static_url,
-        "role_labels": ROLE_LABELS,
-        "unit_kind_labels": UNIT_KIND_LABELS,
-        "staff_kind_labels": STAFF_KIND_LABELS,
+        "role_names": ROLE_NAMES,
+        "unit_kind_names": UNIT_KIND_NAMES,
+        "staff_kind_names": STAFF_KIND_NAMES,
+        "status_names": STATUS_NAMES,
         "current_endpoint": request.endpoint,
     }
 

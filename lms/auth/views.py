@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_user, logout_user
 
@@ -11,7 +9,7 @@ from lms.auth import services
 from lms.auth.forms import ChangePasswordForm, LoginForm
 from lms.db import db_session
 from lms.i18n import gettext as _
-from lms.security import current_employee
+from lms.security import current_employee, is_local_path
 
 bp = Blueprint("auth", __name__)
 
@@ -21,23 +19,9 @@ def _owns_login() -> None:
         abort(404)
 
 
-def is_local_path(target: str | None) -> bool:
-    """A path on this site: ``/...``, but not ``//host``, ``/\\host`` or anything with control
-    characters (browsers read a backslash as a slash and drop tabs and newlines)."""
-    return bool(
-        target
-        and target.startswith("/")
-        and not target.startswith("//")
-        and "\\" not in target
-        and not any(ord(c) < 32 or ord(c) == 127 for c in target)
-        and not urlsplit(target).netloc
-        and not urlsplit(target).scheme
-    )
-
-
 def _safe_next(target: str | None) -> str:
     """Only local paths: never redirect to another site after signing in."""
-    return target if target and is_local_path(target) else url_for("lms.core.home")
+    return target if is_local_path(target) else url_for("lms.core.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])

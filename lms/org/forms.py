@@ -10,7 +10,8 @@ from wtforms import BooleanField, DateField, HiddenField, SelectField, StringFie
 from wtforms.validators import DataRequired, Length, Optional
 
 from lms.i18n import lazy_gettext as _l
-from lms.org.models import ROLE_LABELS, STAFF_KIND_LABELS, EmploymentStatus, Role, StaffKind
+from lms.org.display import ROLE_NAMES, STAFF_KIND_NAMES, STATUS_NAMES
+from lms.org.models import EmploymentStatus, Role, StaffKind
 
 try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice
     from wtforms.fields.choices import SelectChoice
@@ -28,18 +29,17 @@ def choices(pairs: list[tuple[Any, Any]]) -> list[Any]:
 class EmployeeForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     status = SelectField(
-        _l("Employment status"), choices=choices([(s.value, s.value) for s in EmploymentStatus])
+        _l("Employment status"),
+        choices=choices([(s.value, STATUS_NAMES[s]) for s in EmploymentStatus]),
     )
     hired_on = DateField(_l("Hired on"), validators=[Optional()])
     left_on = DateField(_l("Left on"), validators=[Optional()])
     is_manager = BooleanField(_l("Management staff (管理人员)"))
     staff_kind = SelectField(
         _l("Staff category"),
-        choices=choices([("", "—")] + [(k.value, STAFF_KIND_LABELS[k]) for k in StaffKind]),
+        choices=choices([("", "—")] + [(k.value, STAFF_KIND_NAMES[k]) for k in StaffKind]),
     )
-    role = SelectField(
-        _l("Role"), choices=choices([(r.value, f"{ROLE_LABELS[r]} ({r.value})") for r in Role])
-    )
+    role = SelectField(_l("Role"), choices=choices([(r.value, ROLE_NAMES[r]) for r in Role]))
 
 
 class MoveForm(FlaskForm):
