@@ -13,6 +13,7 @@ from flask import Blueprint, Flask, current_app, request
 from lms.config import ConfigurationError, apply_defaults
 from lms.db import Database, close_session
 from lms.jobs.services import InProcessRunner
+from lms.questions.types import TypeRegistry, load_types
 
 
 def _import_string(path: str) -> Any:
@@ -30,6 +31,8 @@ class LMSState:
     standalone: bool
     user_adapter: Callable[[Any], str | None] | None
     job_runner: InProcessRunner
+    #: question types by name, from the ``lms.question_types`` entry points
+    question_types: TypeRegistry
 
 
 class LMS:
@@ -73,6 +76,7 @@ class LMS:
             standalone=standalone,
             user_adapter=adapter,
             job_runner=InProcessRunner(app.config["LMS_JOB_THREADS"]),
+            question_types=load_types(),
         )
         app.teardown_appcontext(close_session)
 

@@ -1,0 +1,1 @@
+"""Question banks: questions with versions, pluggable question types, and file formats."""

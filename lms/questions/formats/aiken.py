@@ -1,0 +1,14 @@
+"""aiken questions (being written)."""
+
+from __future__ import annotations
+
+from lms.questions.formats import Format, ParsedFile
+
+
+def read(data: bytes, file: str) -> ParsedFile:
+    parsed = ParsedFile(file)
+    parsed.error(None, "aiken: reader not written yet")
+    return parsed
+
+
+FORMAT = Format("aiken", "aiken", (".aiken",), lambda data, file: False, read)

@@ -1,0 +1,14 @@
+"""gift questions (being written)."""
+
+from __future__ import annotations
+
+from lms.questions.formats import Format, ParsedFile
+
+
+def read(data: bytes, file: str) -> ParsedFile:
+    parsed = ParsedFile(file)
+    parsed.error(None, "gift: reader not written yet")
+    return parsed
+
+
+FORMAT = Format("gift", "gift", (".gift",), lambda data, file: False, read)

@@ -1,0 +1,14 @@
+"""moodlexml questions (being written)."""
+
+from __future__ import annotations
+
+from lms.questions.formats import Format, ParsedFile
+
+
+def read(data: bytes, file: str) -> ParsedFile:
+    parsed = ParsedFile(file)
+    parsed.error(None, "moodlexml: reader not written yet")
+    return parsed
+
+
+FORMAT = Format("moodlexml", "moodlexml", (".moodlexml",), lambda data, file: False, read)

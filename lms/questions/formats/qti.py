@@ -1,0 +1,14 @@
+"""qti questions (being written)."""
+
+from __future__ import annotations
+
+from lms.questions.formats import Format, ParsedFile
+
+
+def read(data: bytes, file: str) -> ParsedFile:
+    parsed = ParsedFile(file)
+    parsed.error(None, "qti: reader not written yet")
+    return parsed
+
+
+FORMAT = Format("qti", "qti", (".qti",), lambda data, file: False, read)
