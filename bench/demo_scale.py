@@ -12,39 +12,23 @@ Prints human lines, and as its last line one JSON object (see DESIGN.md, Benchma
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import re
-import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 # Runs from a fresh checkout, installed or not.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from common import emit, result
+
 BUILD_TARGET_S_PER_100K = 120.0
 PAGE_TARGET_MS = 200.0
 HR_EMP_NO = "LC000002"  # the demo HR sign-in (教育培训科)
-
-
-def machine() -> str:
-    """Platform, CPUs, memory, Python and SQLite versions: enough to compare runs."""
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-        memory_text = f"{memory:.1f} GB RAM"
-    except (ValueError, OSError, AttributeError):
-        memory_text = "RAM unknown"
-    return (
-        f"{platform.system()} {platform.release()} {platform.machine()}, "
-        f"{os.cpu_count()} CPUs, {memory_text}, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}"
-    )
 
 
 def median_ms(client: Any, url: str, runs: int) -> float:
@@ -73,17 +57,6 @@ def sign_in(client: Any, emp_no: str, password: str) -> None:
     assert response.status_code == 302 and "/login" not in response.headers["Location"], (
         "sign-in failed"
     )
-
-
-def result(name: str, value: float, unit: str, target: float) -> dict[str, Any]:
-    return {
-        "name": name,
-        "value": round(value, 2),
-        "unit": unit,
-        "target": target,
-        "better": "lower",
-        "ok": value < target,
-    }
 
 
 def main() -> None:
@@ -133,21 +106,14 @@ def main() -> None:
 
     size = f"{employees // 1000}k" if employees % 1000 == 0 else str(employees)
     build_target = BUILD_TARGET_S_PER_100K * employees / 100_000
-    print(
-        json.dumps(
-            {
-                "bench": "demo_scale",
-                "machine": machine(),
-                "date": datetime.now(UTC).date().isoformat(),
-                "results": [
-                    result(f"build_{size}_s", build_s, "s", build_target),
-                    result("employee_list_ms", list_ms, "ms", PAGE_TARGET_MS),
-                    result("employee_search_ms", search_ms, "ms", PAGE_TARGET_MS),
-                    result("employee_search_exact_ms", exact_ms, "ms", PAGE_TARGET_MS),
-                ],
-            },
-            ensure_ascii=False,
-        )
+    emit(
+        "demo_scale",
+        [
+            result(f"build_{size}_s", build_s, "s", build_target),
+            result("employee_list_ms", list_ms, "ms", PAGE_TARGET_MS),
+            result("employee_search_ms", search_ms, "ms", PAGE_TARGET_MS),
+            result("employee_search_exact_ms", exact_ms, "ms", PAGE_TARGET_MS),
+        ],
     )
 
 
