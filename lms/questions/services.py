@@ -128,6 +128,39 @@ def add_version(
     return version
 
 
+def _insert_new(
+    db: Session, created: list[tuple[Question, QuestionData, str]], *, actor: Employee | None
+) -> None:
+    """Insert new questions with their first version and labels in bulk: one flush for the
+    questions (their ids come back in batches), then multi-row inserts for the rest."""
+    if not created:
+        return
+    db.add_all([question for question, _data, _origin in created])
+    db.flush()
+    actor_id = actor.id if actor else None
+    db.execute(
+        sa.insert(QuestionVersion),
+        [
+            {
+                "question_id": q.id,
+                "number": 1,
+                "data": data.as_dict(),
+                "content_hash": data.content_hash(),
+                "created_by_id": actor_id,
+                "origin": origin[:300],
+            }
+            for q, data, origin in created
+        ],
+    )
+    labels = [
+        {"question_id": q.id, "kind": kind, "value": value[:200]}
+        for q, data, _origin in created
+        for kind, value in dict.fromkeys((k, v.strip()) for k, v in iter_labels(data) if v.strip())
+    ]
+    if labels:
+        db.execute(sa.insert(QuestionLabel), labels)
+
+
 @dataclass
 class ImportPlan:
     """What importing a set of files into banks does: counted before anything is written."""
@@ -160,6 +193,7 @@ def import_files(
         return result
 
     plan = ImportPlan()
+    created: list[tuple[Question, QuestionData, str]] = []
     banks: dict[int, dict[str, tuple[Question, str]]] = {}
     seen: dict[tuple[int, str], Problem] = {}
     for parsed, bank in files:
@@ -197,18 +231,12 @@ def import_files(
                 plan.new_versions += 1
                 continue
             position += 1
-            question = Question(
-                bank_id=bank.id,
-                key=key,
-                current_number=0,
-                position=position,
-                type=question_data.type,
-            )
-            db.add(question)
-            db.flush()
-            add_version(db, question, question_data, actor=actor, origin=parsed.file)
+            question = Question(bank_id=bank.id, key=key, current_number=1, position=position)
+            _copy_current(question, question_data)
+            created.append((question, question_data, parsed.file))
             existing[key] = (question, content_hash)
             plan.created += 1
+    _insert_new(db, created, actor=actor)
     db.flush()
     result.imported = plan.created + plan.new_versions
     result.unchanged = plan.unchanged
