@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,6 +176,7 @@ def import_files(
     *,
     types: TypeRegistry,
     actor: Employee | None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
     """Import parsed files, each into its bank; all-or-nothing across every file.
 
@@ -183,6 +184,7 @@ def import_files(
     question already in the bank with the same content is unchanged; with other content it
     gets a new version; otherwise it is created. A question repeated within the import is
     imported once (a warning names both places). The caller commits, or rolls back a dry run.
+    ``progress(done, total)`` hears how many questions have been stored, now and then.
     """
     result = ImportResult()
     for parsed, _bank in files:
@@ -193,6 +195,8 @@ def import_files(
         return result
 
     plan = ImportPlan()
+    total = sum(len(parsed.questions) for parsed, _bank in files)
+    done = 0
     created: list[tuple[Question, QuestionData, str]] = []
     banks: dict[int, dict[str, tuple[Question, str]]] = {}
     seen: dict[tuple[int, str], Problem] = {}
@@ -203,6 +207,9 @@ def import_files(
             or 0
         )
         for question_data in parsed.questions:
+            done += 1
+            if progress is not None and done % 100 == 0:
+                progress(done, total)
             key = question_key(question_data)
             here = Problem(parsed.file, question_data.line, None, "")
             if (bank.id, key) in seen:
@@ -238,6 +245,8 @@ def import_files(
             plan.created += 1
     _insert_new(db, created, actor=actor)
     db.flush()
+    if progress is not None:
+        progress(total, total)
     result.imported = plan.created + plan.new_versions
     result.unchanged = plan.unchanged
     result.details = {
