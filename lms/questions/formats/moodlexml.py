@@ -1,14 +1,738 @@
-"""moodlexml questions (being written)."""
+"""Moodle XML: read and write, with Moodle's meaning of every element kept.
+
+Reading (as Moodle's ``qformat_xml`` reads, format.php):
+
+==================================  =========================================================
+Moodle                              here
+==================================  =========================================================
+``<question type="category">``      ``category`` of the questions that follow: the path
+                                    without its context and ``top`` (``$course$/top/A/B`` ->
+                                    ``A/B``; ``//`` stays, it is Moodle's escaped ``/``)
+multichoice                         single_choice (``<single>false</single>``: multiple_choice)
+truefalse                           true_false, with the feedback of each answer
+shortanswer                         fill_in with one blank (``<usecase>`` -> case_sensitive)
+numerical                           numerical (value ± ``<tolerance>``, several answers)
+matching                            matching (a ``<subquestion>`` with empty text is a
+                                    distractor answer)
+essay                               short_answer (``<graderinfo>`` -> reference_answer)
+description                         description
+cloze / multianswer                 fill_in when every gap is SHORTANSWER (``SA``, ``MW``;
+                                    ``SAC``/``MWC`` case-sensitive); a gap of another kind
+                                    (MULTICHOICE, NUMERICAL, ...) is an error naming the question
+any other type                      an error naming the question and its type
+``<name>``, ``<idnumber>``          name, external_id
+``<questiontext format=...>``       stem: html sanitised, plain_text escaped, markdown
+                                    rendered, moodle_auto_format line breaks kept
+``<generalfeedback>``               explanation
+``<defaultgrade>``                  points
+``<answer fraction>``, feedback     Choice.fraction (percent / 100), Choice.feedback
+``<tags>``                          tags; ``知识点:`` / ``岗位:`` / ``出处:`` / ``难度:`` tags
+                                    become knowledge_points / posts / source / difficulty
+==================================  =========================================================
+
+Decisions:
+
+- Units of a numerical question (``<units>``) are not kept: the answer is the number in the
+  base unit, and a warning says which units were dropped.
+- Embedded files (``<file encoding="base64">`` referred to as ``@@PLUGINFILE@@/name``): a PNG,
+  JPEG, GIF or WebP image of at most 1 MB (judged by its bytes, not its name) becomes a
+  ``data:`` URI in the ``src`` that refers to it; any other file, and a reference to a missing
+  file, is dropped with a warning naming the question.
+- A name equal to the name the writer makes up for a nameless question (its external id,
+  else its first words) reads back as no name.
+- Fractions are percentages in the file; Moodle's seven-decimal grades (33.33333, 14.28571, ...)
+  read back as the exact thirds, sevenths etc., and the writer writes those as Moodle does.
+
+Writing gives a file that Moodle and :func:`read` both read back: a category element whenever
+the category changes, the same elements Moodle exports, a multiple-choice question's positive
+fractions scaled to add up to 100 % (Moodle refuses others), a fill-in question with several
+blanks as a Cloze question of SHORTANSWER gaps, a range ``low..high`` as its midpoint ± half its
+width, and images held as ``data:`` URIs as embedded files again. Knowledge points, posts,
+source and difficulty (other than 3) travel as tags with the prefixes above (Moodle keeps tags
+of up to 50 characters).
+
+:func:`parse_xml` (defusedxml: no entity expansion, no external entities, no deep nesting;
+each element's line recorded) serves the QTI reader too.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import html
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import fields
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import quote, unquote
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser
+
+from lms.i18n import gettext as _
+from lms.questions import data as d
+from lms.questions.data import Choice, MatchPair, NumericAnswer, QuestionData
 from lms.questions.formats import Format, ParsedFile
+from lms.questions.html import html_to_text, markdown_to_html, plain_to_html, sanitise
+from lms.questions.types import BLANK, parse_number
+
+#: Moodle's question type for each type written (fill_in: shortanswer, or cloze for several
+#: blanks).
+KINDS = {
+    d.SINGLE_CHOICE: "multichoice", d.MULTIPLE_CHOICE: "multichoice", d.TRUE_FALSE: "truefalse",
+    d.FILL_IN: "shortanswer", d.NUMERICAL: "numerical", d.MATCHING: "matching",
+    d.SHORT_ANSWER: "essay", d.DESCRIPTION: "description",
+}  # fmt: skip
+TYPES = frozenset(KINDS)
+CARRIES = frozenset(f.name for f in fields(QuestionData)) - {"line"}
+
+MAX_DEPTH = 200
+MAX_IMAGE_BYTES = 1024 * 1024
+IMAGE_MAGIC = {
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+    b"GIF87a": "image/gif",
+    b"GIF89a": "image/gif",
+}
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
+#: Fields carried as prefixed tags; a plain tag that starts with a prefix is written "标签:tag".
+PREFIXES = {
+    "知识点:": "knowledge_points",
+    "岗位:": "posts",
+    "出处:": "source",
+    "难度:": "difficulty",
+    "标签:": "tags",
+}
+#: Moodle's grades that are not exact decimals, as Moodle writes them (percent).
+EXACT_GRADES = {
+    1 / 3: "33.33333",
+    2 / 3: "66.66667",
+    5 / 6: "83.33333",
+    1 / 6: "16.66667",
+    1 / 7: "14.28571",
+    1 / 9: "11.11111",
+}
+WILDCARD = re.compile(r"(?<!\\)\*")
+CLOZE = re.compile(r"\{(\d*):([A-Z_]+):((?:\\.|[^\\}])*)\}")
+SHORTANSWER_GAPS = {
+    "SHORTANSWER": False,
+    "SA": False,
+    "MW": False,
+    "SHORTANSWER_C": True,
+    "SAC": True,
+    "MWC": True,
+}
+_PLUGINFILE = re.compile(r"""\b(src|href)\s*=\s*(["'])@@PLUGINFILE@@/([^"']*)\2""", re.I)
+_DATA_IMAGE = re.compile(r'src="data:(image/(?:png|jpeg|gif|webp));base64,([A-Za-z0-9+/=]+)"')
+_ENCODING = re.compile(rb"""(\s*<\?xml[^>]*?encoding\s*=\s*["'])([A-Za-z0-9._-]+)""")
+_EXPAT_ENCODINGS = {b"utf-8", b"utf8", b"utf-16", b"us-ascii", b"ascii", b"iso-8859-1", b"latin-1"}
+_INVALID_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+# --- safe XML -----------------------------------------------------------------------------------
+
+
+class _TooDeep(Exception):
+    pass
+
+
+class _LineTarget:
+    """A tree builder that remembers the line each element starts on."""
+
+    def __init__(self) -> None:
+        self.builder = TreeBuilder()
+        self.lines: dict[Element, int] = {}
+        self.depth = 0
+        self.expat: Any = None
+
+    def start(self, tag: str, attrs: dict[str, str]) -> Element:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:  # the walkers recurse: refuse absurd nesting up front
+            raise _TooDeep
+        element = self.builder.start(tag, attrs)
+        self.lines[element] = self.expat.CurrentLineNumber
+        return element
+
+    def end(self, tag: str) -> Element:
+        self.depth -= 1
+        return self.builder.end(tag)
+
+    def data(self, text: str) -> None:
+        self.builder.data(text)
+
+    def close(self) -> Element:
+        return self.builder.close()
+
+
+def parse_xml(data: bytes, parsed: ParsedFile) -> tuple[Element, dict[Element, int]] | None:
+    """The root element and every element's line; None (and one error) when the file is not
+    well-formed, declares entities or refers to outside files."""
+    declared = _ENCODING.match(data)
+    if declared and declared.group(2).lower().replace(b"_", b"-") not in _EXPAT_ENCODINGS:
+        # expat reads no multi-byte encoding but UTF-8/16: GBK files are re-encoded first.
+        try:
+            text = data.decode(declared.group(2).decode("ascii"))
+        except (LookupError, UnicodeDecodeError):
+            parsed.error(1, _("The file is not in the encoding it declares."))
+            return None
+        data = declared.group(1) + b"UTF-8" + text.encode()[declared.end(2) :]
+    target = _LineTarget()
+    parser = DefusedXMLParser(target=target)
+    target.expat = parser.parser
+    try:
+        parser.feed(data)
+        return parser.close(), target.lines
+    except DefusedXmlException:
+        parsed.error(
+            target.expat.CurrentLineNumber,
+            _("The XML declares entities or refers to outside files: refused for safety."),
+        )
+    except _TooDeep:
+        parsed.error(target.expat.CurrentLineNumber, _("The XML is nested too deeply."))
+    except ParseError as exc:
+        parsed.error(exc.position[0], _("The file is not well-formed XML: %(reason)s.", reason=exc))
+    except (ValueError, LookupError) as exc:  # e.g. an encoding expat cannot read
+        parsed.error(None, _("The file is not well-formed XML: %(reason)s.", reason=exc))
+    return None
+
+
+def local_name(tag: Any) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def image_type(content: bytes) -> str | None:
+    """The MIME type of a PNG, JPEG, GIF or WebP image, from its first bytes."""
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    return next((t for magic, t in IMAGE_MAGIC.items() if content.startswith(magic)), None)
+
+
+def parse_fraction(text: str) -> float:
+    """A Moodle percentage as a fraction; Moodle's rounded thirds etc. as the exact values."""
+    fraction = float(Decimal(text.strip()) / 100)
+    for exact in EXACT_GRADES:
+        if abs(abs(fraction) - exact) < 1e-6:
+            return math.copysign(exact, fraction)
+    return fraction
+
+
+class _Reader:
+    """Reads one file's questions into ``parsed``."""
+
+    def __init__(self, parsed: ParsedFile, lines: dict[Element, int]) -> None:
+        self.parsed = parsed
+        self.lines = lines
+        self.category = ""
+        self.line: int | None = None
+        self.label = ""
+
+    def warn(self, message: str) -> None:
+        self.parsed.warning(self.line, f"{self.label}: {message}")
+
+    def fail(self, message: str) -> None:
+        self.parsed.error(self.line, f"{self.label}: {message}")
+
+    def html(
+        self, element: Element | None, default_format: str = "html", raw: str | None = None
+    ) -> str:
+        """The HTML of a text element (``format`` attribute, ``<text>``, ``<file>``s)."""
+        if element is None:
+            return ""
+        text = (element.findtext("text") or "") if raw is None else raw
+        text = self._embed_files(element, text.strip())
+        kind = element.get("format", default_format).strip()
+        if kind == "plain_text" or kind == "wiki_like":
+            return plain_to_html(text)
+        if kind == "markdown":
+            return markdown_to_html(text)
+        if kind == "moodle_auto_format":  # Moodle's text_to_html: line breaks kept, HTML allowed
+            text = text.replace("\r\n", "\n").replace("\n", "<br>")
+        return sanitise(text)
+
+    def _embed_files(self, element: Element, text: str) -> str:
+        images: dict[str, str] = {}
+        names = set()
+        for file in element.findall("file"):
+            name = (file.get("path") or "/").lstrip("/") + (file.get("name") or "")
+            names.add(name)
+            try:
+                content = base64.b64decode("".join((file.text or "").split()), validate=True)
+            except (binascii.Error, ValueError):
+                content = b""
+            kind = image_type(content)
+            if kind is None or len(content) > MAX_IMAGE_BYTES:
+                self.warn(
+                    _(
+                        "the embedded file “%(name)s” is dropped: only images (PNG, JPEG, "
+                        "GIF, WebP) of up to 1 MB are kept.",
+                        name=name,
+                    )
+                )
+                continue
+            images[name] = f"data:{kind};base64,{base64.b64encode(content).decode()}"
+
+        def replace(match: re.Match[str]) -> str:
+            name = unquote(match.group(3))
+            if name in images:
+                return f'{match.group(1)}="{images[name]}"'
+            if name not in names:
+                self.warn(
+                    _(
+                        "it refers to the file “%(name)s”, which is not in the file: the "
+                        "reference is dropped.",
+                        name=name,
+                    )
+                )
+            return ""
+
+        return _PLUGINFILE.sub(replace, text)
+
+    def answers(self, question: Element, html_answers: bool, qformat: str) -> list[Choice]:
+        """The ``<answer>``s: text (HTML or plain), fraction, feedback."""
+        choices = []
+        for answer in question.findall("answer"):
+            if html_answers:
+                text = self.html(answer, qformat)
+            else:
+                text = (answer.findtext("text") or answer.text or "").strip()
+            choices.append(
+                Choice(text, self.fraction(answer), self.html(answer.find("feedback"), qformat))
+            )
+        return choices
+
+    def fraction(self, answer: Element) -> float:
+        try:
+            return parse_fraction(answer.findtext("fraction") or answer.get("fraction") or "0")
+        except (InvalidOperation, ValueError):
+            self.fail(
+                _("the answer grade “%(value)s” is not a number.", value=answer.get("fraction"))
+            )
+            return 0.0
+
+    def number(self, text: str | None, default: float, what: str) -> float:
+        if text is None or not text.strip():
+            return default
+        value = parse_number(text)
+        if value is None or not math.isfinite(value):
+            self.fail(_("%(what)s “%(value)s” is not a number.", what=what, value=text.strip()))
+            return default
+        return value
+
+    def read(self, root: Element) -> None:
+        if local_name(root.tag) != "quiz":
+            self.parsed.error(
+                self.lines.get(root),
+                _(
+                    "Not a Moodle XML question file: its root element is <%(tag)s>, not <quiz>.",
+                    tag=local_name(root.tag),
+                ),
+            )
+            return
+        for number, element in enumerate(root.findall("question"), start=1):
+            self.line = self.lines.get(element)
+            kind = (element.get("type") or "").strip()
+            name = (element.findtext("name/text") or "").strip()
+            self.label = _("Question %(n)d “%(name)s”", n=number, name=name or kind)
+            if kind == "category":
+                self.category = category_of(element.findtext("category/text") or "")
+                continue
+            question = self.question(element, kind, name)
+            if question is not None:
+                self.parsed.questions.append(question)
+        if not self.parsed.questions and not self.parsed.errors:
+            self.parsed.error(self.lines.get(root), _("The file holds no question."))
+
+    def question(self, element: Element, kind: str, name: str) -> QuestionData | None:
+        qtext = element.find("questiontext")
+        qformat = qtext.get("format", "html") if qtext is not None else "html"
+        question = QuestionData(
+            type="",
+            stem=self.html(qtext),
+            name=name,
+            explanation=self.html(element.find("generalfeedback"), qformat),
+            points=self.number(element.findtext("defaultgrade"), 1.0, _("The grade")),
+            external_id=(element.findtext("idnumber") or "").strip(),
+            category=self.category,
+            line=self.line,
+        )
+        self.labels(question, element)
+        if kind == "multichoice":
+            single = (element.findtext("single") or "true").strip() not in ("false", "0", "")
+            question.type = d.SINGLE_CHOICE if single else d.MULTIPLE_CHOICE
+            question.choices = self.answers(element, True, qformat)
+        elif kind == "truefalse":
+            self.truefalse(question, element, qformat)
+        elif kind == "shortanswer":
+            question.type = d.FILL_IN
+            question.case_sensitive = (element.findtext("usecase") or "0").strip() not in ("0", "")
+            question.blanks = [self.answers(element, False, qformat)]
+            for answer in question.blanks[0]:
+                self.wildcard(answer.text)
+                answer.text = answer.text.replace("\\*", "*")
+        elif kind == "numerical":
+            self.numerical(question, element, qformat)
+        elif kind in ("matching", "match"):
+            question.type = d.MATCHING
+            for sub in element.findall("subquestion"):
+                pair = MatchPair(
+                    self.html(sub, qformat), (sub.findtext("answer/text") or "").strip()
+                )
+                if pair.prompt or pair.answer:  # Moodle skips a subquestion with neither
+                    question.pairs.append(pair)
+        elif kind == "essay":
+            question.type = d.SHORT_ANSWER
+            question.reference_answer = self.html(element.find("graderinfo"), qformat)
+        elif kind == "description":
+            question.type = d.DESCRIPTION
+        elif kind in ("cloze", "multianswer"):
+            self.cloze(question, element, qtext)
+        else:
+            self.fail(_("the question type “%(type)s” cannot be imported.", type=kind))
+            return None
+        if question.name == (question.external_id or default_name(question.stem)):
+            question.name = ""  # the writer made it up for a nameless question
+        return question if question.type else None
+
+    def labels(self, question: QuestionData, element: Element) -> None:
+        """Tags, and the fields the writer carries as prefixed tags."""
+        for tag in element.findall("tags/tag"):
+            text = (tag.findtext("text") or "").strip()
+            prefix = next((p for p in PREFIXES if text.startswith(p)), "")
+            field, value = PREFIXES.get(prefix, "tags"), text[len(prefix) :]
+            if field == "source":
+                question.source = value
+            elif field == "difficulty" and value in ("1", "2", "3", "4", "5"):
+                question.difficulty = int(value)
+            elif field != "difficulty" and text:
+                getattr(question, field).append(value)
+            elif text:
+                question.tags.append(text)
+
+    def truefalse(self, question: QuestionData, element: Element, qformat: str) -> None:
+        question.type = d.TRUE_FALSE
+        answers = element.findall("answer")
+        if not answers:
+            self.fail(_("a true/false question needs its answers."))
+        for index, answer in enumerate(answers):
+            text = (answer.findtext("text") or "").strip()
+            if text not in ("true", "false"):  # old files: true first, then false (as Moodle)
+                self.warn(_("answers not named true/false are taken as true, then false."))
+                text = "true" if index == 0 else "false"
+            feedback = self.html(answer.find("feedback"), qformat)
+            right = self.fraction(answer) == 1.0
+            if text == "true":
+                question.answer_true, question.feedback_true = right, feedback
+            else:
+                question.answer_true, question.feedback_false = not right, feedback
+
+    def numerical(self, question: QuestionData, element: Element, qformat: str) -> None:
+        question.type = d.NUMERICAL
+        for answer in element.findall("answer"):
+            text = (answer.findtext("text") or answer.text or "").strip()
+            if text == "*":
+                self.warn(_("the catch-all answer * is dropped."))
+                continue
+            question.numbers.append(
+                NumericAnswer(
+                    value=self.number(text, 0.0, _("The answer")),
+                    tolerance=abs(
+                        self.number(answer.findtext("tolerance"), 0.0, _("The tolerance"))
+                    ),
+                    fraction=self.fraction(answer),
+                    feedback=self.html(answer.find("feedback"), qformat),
+                )
+            )
+        units = [(u.findtext("unit_name") or "").strip() for u in element.findall("units/unit")]
+        if any(units):
+            self.warn(
+                _(
+                    "the units (%(units)s) are dropped: the answer is the number in the base unit.",
+                    units=", ".join(u for u in units if u),
+                )
+            )
+
+    def cloze(self, question: QuestionData, element: Element, qtext: Element | None) -> None:
+        """A Cloze question of SHORTANSWER gaps as a fill-in question (``___`` per gap)."""
+        question.type = d.FILL_IN
+        raw = (qtext.findtext("text") or "") if qtext is not None else ""
+        weights: list[float] = []
+        senses: set[bool] = set()
+        for match in CLOZE.finditer(raw):
+            if match.group(2) not in SHORTANSWER_GAPS:
+                self.fail(
+                    _(
+                        "a Cloze gap of type %(gap)s cannot be imported: only SHORTANSWER "
+                        "gaps can (as fill-in blanks).",
+                        gap=match.group(2),
+                    )
+                )
+                return
+            senses.add(SHORTANSWER_GAPS[match.group(2)])
+            weights.append(float(match.group(1) or 1))
+            question.blanks.append(self.gap(match.group(3)))
+        if not question.blanks:
+            self.fail(_("the Cloze question has no embedded answers."))
+            return
+        if len(senses) > 1:
+            self.warn(_("case-sensitive and other gaps are mixed: every blank is case-sensitive."))
+        question.case_sensitive = True in senses
+        question.stem = self.html(qtext, raw=CLOZE.sub("___", raw))
+        if element.find("defaultgrade") is None:
+            question.points = sum(weights)
+
+    def wildcard(self, answer: str) -> None:
+        if WILDCARD.search(answer):
+            self.warn(_("Moodle's wildcard * in an answer is matched here as a plain *."))
+
+    def gap(self, body: str) -> list[Choice]:
+        answers = []
+        for alternative in _split(body, "~"):
+            fraction = 0.0
+            weight = re.match(r"=|%(-?\d+(?:[.,]\d*)?)%", alternative)
+            if weight:
+                fraction = (
+                    parse_fraction(weight.group(1).replace(",", ".")) if weight.group(1) else 1.0
+                )
+                alternative = alternative[weight.end() :]
+            parts = _split(alternative, "#", entity_hash=True)
+            text, feedback = parts[0], "#".join(parts[1:])
+            self.wildcard(text)
+            answers.append(
+                Choice(
+                    html.unescape(_unescape(text)).strip(), fraction, sanitise(_unescape(feedback))
+                )
+            )
+        return answers
+
+
+def _split(text: str, separator: str, entity_hash: bool = False) -> list[str]:
+    """``text`` split at ``separator`` not escaped by ``\\`` (nor, for ``#``, part of ``&#``)."""
+    parts, current, index = [], "", 0
+    while index < len(text):
+        char = text[index]
+        if char == "\\" and index + 1 < len(text):
+            current += text[index : index + 2]
+            index += 2
+            continue
+        if char == separator and not (entity_hash and current.endswith("&")):
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+        index += 1
+    return [*parts, current]
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\([\\}#~/\"*])", r"\1", text)
+
+
+def category_of(path: str) -> str:
+    """A Moodle category path without its context (``$course$``...) and ``top``."""
+    parts = path.strip().split("/")
+    if parts and parts[0].startswith("$") and parts[0].endswith("$"):
+        parts = parts[1:]
+    if parts and parts[0] == "top":
+        parts = parts[1:]
+    return "/".join(parts).strip()
+
+
+def default_name(stem: str) -> str:
+    """The name written for a nameless question without an id: its first words."""
+    text = " ".join(BLANK.sub("___", html_to_text(stem)).split())
+    return (text if len(text) <= 50 else text[:49] + "…") or "-"
 
 
 def read(data: bytes, file: str) -> ParsedFile:
     parsed = ParsedFile(file)
-    parsed.error(None, "moodlexml: reader not written yet")
+    result = parse_xml(data, parsed)
+    if result is not None:
+        _Reader(parsed, result[1]).read(result[0])
     return parsed
 
 
-FORMAT = Format("moodlexml", "moodlexml", (".moodlexml",), lambda data, file: False, read)
+def sniff(data: bytes, file: str) -> bool:
+    """XML whose root element is ``<quiz>``."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head.startswith(b"<"):
+        return False
+    head = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", b"", head, flags=re.S).lstrip()
+    return re.match(rb"<quiz[\s>/]", head) is not None
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def _number(value: float) -> str:
+    """A float as the shortest decimal that reads back as the same float."""
+    return format(Decimal(repr(float(value))).normalize(), "f")
+
+
+def _percent(fraction: float) -> str:
+    for exact, written in EXACT_GRADES.items():
+        if abs(abs(fraction) - exact) < 1e-9:
+            return ("-" if fraction < 0 else "") + written
+    return format((Decimal(repr(float(fraction))) * 100).normalize(), "f")
+
+
+def _cdata(text: str) -> str:
+    text = _INVALID_XML.sub("", text)
+    if not re.search(r"[<>&]", text):
+        return text
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.out: list[str] = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>"]
+
+    def text(self, pad: str, tag: str, value: str, fmt: str = "html", extra: str = "") -> None:
+        """``<tag format=...><text>value</text>[files]</tag>``; data: images become files."""
+        files: list[str] = []
+
+        def to_file(match: re.Match[str]) -> str:
+            name = f"image{len(files) + 1}.{EXTENSIONS[match.group(1)]}"
+            files.append(f'<file name="{name}" path="/" encoding="base64">{match.group(2)}</file>')
+            return f'src="@@PLUGINFILE@@/{quote(name)}"'
+
+        value = _DATA_IMAGE.sub(to_file, value) if fmt == "html" else value
+        attribute = f' format="{fmt}"' if fmt else ""
+        self.out.append(f"{pad}<{tag}{attribute}{extra}>\n{pad}  <text>{_cdata(value)}</text>")
+        self.out += [f"{pad}  {f}" for f in files] + [f"{pad}</{tag}>"]
+
+    def answer(self, choice: Choice, fmt: str = "html", extra: str = "") -> None:
+        self.text("    ", "answer", choice.text, fmt, f' fraction="{_percent(choice.fraction)}"')
+        closing = self.out.pop()
+        self.text("      ", "feedback", choice.feedback)
+        self.out += [extra, closing] if extra else [closing]
+
+    def category(self, category: str) -> None:
+        path = _cdata("$course$/top" + (f"/{category}" if category else ""))
+        self.out.append(f'  <question type="category">\n    <category>\n      <text>{path}</text>'
+                        "\n    </category>\n  </question>")  # fmt: skip
+
+    def question(self, q: QuestionData) -> None:
+        if q.type not in KINDS:
+            raise ValueError(f"Moodle XML cannot hold a question of type {q.type!r}")
+        cloze = q.type == d.FILL_IN and len(q.blanks) != 1
+        self.out.append(f'  <question type="{"cloze" if cloze else KINDS[q.type]}">')
+        self.text("    ", "name", q.name or q.external_id or default_name(q.stem), "")
+        self.text("    ", "questiontext", _cloze_stem(q) if cloze else q.stem)
+        self.text("    ", "generalfeedback", q.explanation)
+        self.out.append(
+            f"    <defaultgrade>{_number(q.points)}</defaultgrade>\n    <penalty>0.3333333"
+            f"</penalty>\n    <hidden>0</hidden>\n    <idnumber>{_cdata(q.external_id)}</idnumber>"
+        )
+        if not cloze:
+            self.body(q)
+        tags = ["标签:" + t if t.startswith(tuple(PREFIXES)) else t for t in q.tags]
+        tags += [f"知识点:{k}" for k in q.knowledge_points] + [f"岗位:{p}" for p in q.posts]
+        tags += [f"出处:{q.source}"] if q.source else []
+        tags += [f"难度:{q.difficulty}"] if q.difficulty != 3 else []
+        if tags:
+            self.out += [
+                "    <tags>",
+                *(f"      <tag><text>{_cdata(t)}</text></tag>" for t in tags),
+            ]
+            self.out.append("    </tags>")
+        self.out.append("  </question>")
+
+    def body(self, q: QuestionData) -> None:
+        """The elements of each type, as Moodle exports them."""
+        plain = "moodle_auto_format"  # how Moodle marks answers that are plain text
+        if q.type in (d.SINGLE_CHOICE, d.MULTIPLE_CHOICE):
+            single = q.type == d.SINGLE_CHOICE
+            self.out.append(f"    <single>{'true' if single else 'false'}</single>\n"
+                            "    <shuffleanswers>true</shuffleanswers>\n"
+                            "    <answernumbering>ABCD</answernumbering>")  # fmt: skip
+            for tag in ("correctfeedback", "partiallycorrectfeedback", "incorrectfeedback"):
+                self.text("    ", tag, "")
+            for choice in q.choices if single else _scaled(q.choices):
+                self.answer(choice)
+        elif q.type == d.TRUE_FALSE:
+            self.answer(Choice("true", float(bool(q.answer_true)), q.feedback_true), plain)
+            self.answer(Choice("false", float(not q.answer_true), q.feedback_false), plain)
+        elif q.type == d.FILL_IN:
+            self.out.append(f"    <usecase>{int(q.case_sensitive)}</usecase>")
+            for choice in q.blanks[0]:  # \* is a plain *, * alone Moodle's wildcard
+                self.answer(
+                    Choice(choice.text.replace("*", "\\*"), choice.fraction, choice.feedback), plain
+                )
+        elif q.type == d.NUMERICAL:
+            for n in q.numbers:
+                value, tolerance = n.value or 0.0, n.tolerance
+                if n.low is not None and n.high is not None:
+                    value, tolerance = (n.low + n.high) / 2, (n.high - n.low) / 2
+                extra = f"      <tolerance>{_number(abs(tolerance))}</tolerance>"
+                self.answer(Choice(_number(value), n.fraction, n.feedback), plain, extra)
+        elif q.type == d.MATCHING:
+            self.out.append("    <shuffleanswers>true</shuffleanswers>")
+            for pair in q.pairs:
+                self.text("    ", "subquestion", pair.prompt)
+                answer = (
+                    f"      <answer>\n        <text>{_cdata(pair.answer)}</text>\n      </answer>"
+                )
+                self.out[-1:] = [answer, self.out[-1]]
+        elif q.type == d.SHORT_ANSWER:
+            self.out.append("    <responseformat>editor</responseformat>\n"
+                            "    <responserequired>1</responserequired>\n"
+                            "    <responsefieldlines>10</responsefieldlines>\n"
+                            "    <attachments>0</attachments>\n"
+                            "    <attachmentsrequired>0</attachmentsrequired>")  # fmt: skip
+            self.text("    ", "graderinfo", q.reference_answer)
+            self.text("    ", "responsetemplate", "")
+
+
+def _scaled(choices: list[Choice]) -> list[Choice]:
+    """Multiple-choice options whose positive fractions add up to 1, as Moodle requires."""
+    total = sum(c.fraction for c in choices if c.fraction > 0)
+    if total <= 0 or abs(total - 1) < 1e-6:
+        return choices
+    return [
+        Choice(c.text, c.fraction / total if c.fraction > 0 else c.fraction, c.feedback)
+        for c in choices
+    ]
+
+
+def _gap(q: QuestionData, blank: list[Choice]) -> str:
+    def escape(text: str) -> str:
+        return re.sub(r"([\\}#~*])", r"\\\1", text)
+
+    alternatives = []
+    for choice in blank:
+        weight = "=" if choice.fraction == 1 else f"%{_percent(choice.fraction)}%"
+        answer = escape(html.escape(choice.text, quote=False))
+        alternatives.append(
+            weight + answer + (f"#{escape(choice.feedback)}" if choice.feedback else "")
+        )
+    kind = "SHORTANSWER_C" if q.case_sensitive else "SHORTANSWER"
+    return "{1:" + kind + ":" + "~".join(alternatives) + "}"
+
+
+def _cloze_stem(q: QuestionData) -> str:
+    """The stem with each blank marker replaced by its gap (missing markers: gaps at the end)."""
+    gaps = [_gap(q, blank) for blank in q.blanks]
+    stem = BLANK.sub(lambda m: gaps.pop(0) if gaps else m.group(0), q.stem)
+    return stem + "".join(" " + g for g in gaps)
+
+
+def write(questions: Sequence[QuestionData], bank: dict[str, Any] | None = None) -> bytes:
+    """Moodle XML of ``questions`` (``bank`` is not needed: Moodle imports into a category)."""
+    writer = _Writer()
+    category: str | None = "" if not any(q.category for q in questions) else None
+    for question in questions:
+        if question.category != category:
+            category = question.category
+            writer.category(category)
+        writer.question(question)
+    writer.out.append("</quiz>\n")
+    return "\n".join(writer.out).encode("utf-8")
+
+
+FORMAT = Format("moodlexml", "Moodle XML", (".xml",), sniff, read, write)
