@@ -149,7 +149,7 @@ def cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _xlsx_rows(data: bytes, file: str, max_rows: int) -> Iterator[list[str]]:
+def _xlsx_rows(data: bytes, file: str, max_rows: int, raw: bool = False) -> Iterator[list[Any]]:
     import openpyxl
 
     try:
@@ -165,6 +165,7 @@ def _xlsx_rows(data: bytes, file: str, max_rows: int) -> Iterator[list[str]]:
         raise FileProblem(
             [Problem(file, None, None, _("Not a readable XLSX file: %(error)s", error=exc))]
         ) from exc
+    count = 0
     try:
         sheet = workbook.worksheets[0]
         for count, row in enumerate(sheet.iter_rows(values_only=True), start=1):
@@ -172,7 +173,13 @@ def _xlsx_rows(data: bytes, file: str, max_rows: int) -> Iterator[list[str]]:
                 raise FileProblem(
                     [Problem(file, count, None, _("Too many rows (at most %(n)d).", n=max_rows))]
                 )
-            yield [cell_text(v) for v in row]
+            yield list(row) if raw else [cell_text(v) for v in row]
+    except FileProblem:
+        raise
+    except Exception as exc:  # a damaged sheet fails while its rows are read
+        raise FileProblem(
+            [Problem(file, count + 1, None, _("Not a readable XLSX file: %(error)s", error=exc))]
+        ) from exc
     finally:
         workbook.close()
 
@@ -214,6 +221,30 @@ def _csv_rows(data: bytes, file: str, max_rows: int) -> Iterator[list[str]]:
         ) from exc
 
 
+def iter_rows(
+    data: bytes, file: str, max_rows: int = 200000, *, raw: bool = False
+) -> Iterator[list[Any]]:
+    """Every row of a CSV file or of an XLSX file's first sheet, the header included, as the
+    texts :func:`cell_text` gives; with ``raw``, XLSX cells keep their own values (a date stays
+    a ``datetime``, so that a reader can tell what a spreadsheet turned into a date).
+
+    Nothing is cleaned (see :func:`clean_cell`). Raises :class:`FileProblem` for unreadable
+    files and for more than ``max_rows`` rows after the header.
+    """
+    if is_xlsx(data):
+        return _xlsx_rows(data, file, max_rows, raw=raw)
+    return _csv_rows(data, file, max_rows)
+
+
+def clean_cell(value: str) -> str:
+    """A cell's text without control characters, and without the apostrophe that our own
+    exports put before a formula character."""
+    value = CONTROL_CHARACTERS.sub("", value)
+    if value[:1] == "'" and value[1:2] in FORMULA_PREFIXES:
+        value = value[1:]
+    return value
+
+
 def read_table(data: bytes, file: str, columns: Sequence[Column], max_rows: int = 200000) -> Table:
     """Read a CSV or XLSX file into rows keyed by the columns' keys.
 
@@ -221,9 +252,7 @@ def read_table(data: bytes, file: str, columns: Sequence[Column], max_rows: int 
     Blank rows are skipped; control characters are removed; a leading apostrophe that our own
     exports add before a formula character is removed again.
     """
-    rows_iter = (
-        _xlsx_rows(data, file, max_rows) if is_xlsx(data) else _csv_rows(data, file, max_rows)
-    )
+    rows_iter = iter_rows(data, file, max_rows)
     header = next(rows_iter, None)
     if not header or not any(header):
         raise FileProblem([Problem(file, 1, None, _("The file is empty: no header row."))])
@@ -250,11 +279,7 @@ def read_table(data: bytes, file: str, columns: Sequence[Column], max_rows: int 
             continue
         record = {}
         for key, position in index.items():
-            value = values[position] if position < len(values) else ""
-            value = CONTROL_CHARACTERS.sub("", value)
-            if value[:1] == "'" and value[1:2] in FORMULA_PREFIXES:
-                value = value[1:]
-            record[key] = value
+            record[key] = clean_cell(values[position] if position < len(values) else "")
         rows.append((line, record))
     return Table(file=file, rows=rows, headers=written)
 
@@ -316,17 +341,30 @@ def write_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
 
 
 def write_xlsx(
-    headers: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "Sheet1"
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    title: str = "Sheet1",
+    widths: Sequence[float] = (),
 ) -> bytes:
-    """XLSX with a bold, frozen header; text cells are always stored as text, never formulas."""
+    """XLSX with a bold, frozen header; text cells are always stored as text, never formulas.
+    ``widths`` gives the first columns' widths (in characters). When ``rows`` is a sequence,
+    the sheet states its size, which spares read-only readers a pass over the whole sheet."""
     import openpyxl
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet(title[:31])
     sheet.freeze_panes = "A2"
+    for number, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(number)].width = width
+    if isinstance(rows, Sequence):
+        columns = max([len(headers), *(len(row) for row in rows)])
+        size = f"A1:{get_column_letter(max(1, columns))}{len(rows) + 1}"
+        # openpyxl's write-only sheets write a <dimension> only when they can calculate it
+        sheet.calculate_dimension = lambda: size
     bold = Font(bold=True)
     header_cells = []
     for name in headers:

@@ -104,7 +104,16 @@ def _fields(node: Node, field: str, seen: set[int]) -> dict[str, tuple[Node, Nod
 def _check_alias(node: Node, field: str, seen: set[int]) -> None:
     # The composer returns the anchored node again for every alias: a node met twice is one.
     if id(node) in seen:
-        raise Invalid(node, field, _("Anchors and aliases (& and *) are not supported."))
+        raise Invalid(
+            node,
+            field,
+            _(
+                "%(field)s reuses the value of line %(line)d: anchors and aliases (& and *) are "
+                "not supported.",
+                field=field,
+                line=node.start_mark.line + 1,
+            ),
+        )
     seen.add(id(node))
 
 
@@ -506,7 +515,7 @@ def _bank(node: Node, parsed: ParsedFile, seen: set[int]) -> None:
         except Invalid as problem:
             parsed.error(problem.line, problem.message, problem.field)
     for key in ("code", "title"):
-        if key not in entries:
+        if key not in parsed.bank and not any(p.column == key for p in parsed.errors):
             parsed.error(node.start_mark.line + 1, _("The bank has no %(field)s.", field=key), key)
 
 

@@ -79,7 +79,7 @@ def _out_number(value: float) -> float | int:
     return int(value) if value.is_integer() and abs(value) < 1e15 else value
 
 
-def _answer_letters(q: QuestionData) -> list[str] | None:
+def answer_letters(q: QuestionData) -> list[str] | None:
     """The right options' letters when the fractions are what ``answer:`` gives, else None."""
     right = [i for i, c in enumerate(q.choices) if c.fraction > 0]
     if not right or len(q.choices) > len(LETTERS):
@@ -94,7 +94,7 @@ def _answer_letters(q: QuestionData) -> list[str] | None:
 
 
 def _out_choices(q: QuestionData, out: dict[str, Any]) -> None:
-    letters = _answer_letters(q) if q.type in CHOICE_TYPES else None
+    letters = answer_letters(q) if q.type in CHOICE_TYPES else None
     options = []
     for choice in q.choices:
         text = _out_html(choice.text)
