@@ -315,12 +315,14 @@ class _Reader:
             )
             return 0.0
 
-    def number(self, text: str | None, default: float, what: str) -> float:
+    def number(self, text: str | None, default: float, message: str) -> float:
+        """``text`` as a number; ``default`` when empty; ``message`` (a translated template
+        with ``%(value)s``) as an error when it is not a number."""
         if text is None or not text.strip():
             return default
         value = parse_number(text)
         if value is None or not math.isfinite(value):
-            self.fail(_("%(what)s “%(value)s” is not a number.", what=what, value=text.strip()))
+            self.fail(message % {"value": text.strip()})
             return default
         return value
 
@@ -356,7 +358,9 @@ class _Reader:
             stem=self.html(qtext),
             name=name,
             explanation=self.html(element.find("generalfeedback"), qformat),
-            points=self.number(element.findtext("defaultgrade"), 1.0, _("The grade")),
+            points=self.number(
+                element.findtext("defaultgrade"), 1.0, _("the grade “%(value)s” is not a number.")
+            ),
             external_id=(element.findtext("idnumber") or "").strip(),
             category=self.category,
             line=self.line,
@@ -440,9 +444,13 @@ class _Reader:
                 continue
             question.numbers.append(
                 NumericAnswer(
-                    value=self.number(text, 0.0, _("The answer")),
+                    value=self.number(text, 0.0, _("the answer “%(value)s” is not a number.")),
                     tolerance=abs(
-                        self.number(answer.findtext("tolerance"), 0.0, _("The tolerance"))
+                        self.number(
+                            answer.findtext("tolerance"),
+                            0.0,
+                            _("the tolerance “%(value)s” is not a number."),
+                        )
                     ),
                     fraction=self.fraction(answer),
                     feedback=self.html(answer.find("feedback"), qformat),
