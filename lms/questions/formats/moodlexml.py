@@ -5,9 +5,10 @@ Reading (as Moodle's ``qformat_xml`` reads, format.php):
 ==================================  =========================================================
 Moodle                              here
 ==================================  =========================================================
-``<question type="category">``      ``category`` of the questions that follow: the path
-                                    without its context and ``top`` (``$course$/top/A/B`` ->
-                                    ``A/B``; ``//`` stays, it is Moodle's escaped ``/``)
+``<question type="category">``      ``category`` of the questions that follow: the path as
+                                    written (``$course$/top/A/B``; ``//`` is Moodle's escaped
+                                    ``/``), as GIFT's ``$CATEGORY:``; the top category alone
+                                    (``$course$/top``) is no category
 multichoice                         single_choice (``<single>false</single>``: multiple_choice)
 truefalse                           true_false, with the feedback of each answer
 shortanswer                         fill_in with one blank (``<usecase>`` -> case_sensitive)
@@ -44,12 +45,13 @@ Decisions:
   read back as the exact thirds, sevenths etc., and the writer writes those as Moodle does.
 
 Writing gives a file that Moodle and :func:`read` both read back: a category element whenever
-the category changes, the same elements Moodle exports, a multiple-choice question's positive
-fractions scaled to add up to 100 % (Moodle refuses others), a fill-in question with several
-blanks as a Cloze question of SHORTANSWER gaps, a range ``low..high`` as its midpoint ± half its
-width, and images held as ``data:`` URIs as embedded files again. Knowledge points, posts,
-source and difficulty (other than 3) travel as tags with the prefixes above (Moodle keeps tags
-of up to 50 characters).
+the category changes (Moodle creates a path without a ``$course$``-style context under the
+course's top category; questions without a category go to ``$course$/top``), the elements
+Moodle exports, a multiple-choice question's positive fractions scaled to add up to 100 %
+(Moodle refuses others), a fill-in question with several blanks as a Cloze question of
+SHORTANSWER gaps, a range ``low..high`` as its midpoint ± half its width, and images held as
+``data:`` URIs as embedded files again. Knowledge points, posts, source and difficulty (other
+than 3) travel as tags with the prefixes above (Moodle keeps tags of up to 50 characters).
 
 :func:`parse_xml` (defusedxml: no entity expansion, no external entities, no deep nesting;
 each element's line recorded) serves the QTI reader too.
@@ -542,13 +544,10 @@ def _unescape(text: str) -> str:
 
 
 def category_of(path: str) -> str:
-    """A Moodle category path without its context (``$course$``...) and ``top``."""
-    parts = path.strip().split("/")
-    if parts and parts[0].startswith("$") and parts[0].endswith("$"):
-        parts = parts[1:]
-    if parts and parts[0] == "top":
-        parts = parts[1:]
-    return "/".join(parts).strip()
+    """A category path as written (as the GIFT reader keeps ``$CATEGORY:``); a path to the top
+    category itself (``$course$/top``) is no category."""
+    path = path.strip()
+    return "" if re.fullmatch(r"(\$\w+\$)?/?(top)?/?", path) else path
 
 
 def default_name(stem: str) -> str:
@@ -621,7 +620,7 @@ class _Writer:
         self.out += [extra, closing] if extra else [closing]
 
     def category(self, category: str) -> None:
-        path = _cdata("$course$/top" + (f"/{category}" if category else ""))
+        path = _cdata(category or "$course$/top")
         self.out.append(f'  <question type="category">\n    <category>\n      <text>{path}</text>'
                         "\n    </category>\n  </question>")  # fmt: skip
 
