@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -215,15 +216,18 @@ def test_numerical_with_several_answers_and_a_catch_all():
         '<answer fraction="100"><text>3.14</text><tolerance>0.01</tolerance></answer>'
         '<answer fraction="50"><text>3</text><tolerance>0.5</tolerance>'
         "<feedback><text>近似</text></feedback></answer>"
-        '<answer fraction="0"><text>*</text></answer>'
+        '<answer fraction="0"><text>*</text><feedback><text>不对</text></feedback></answer>'
     )
-    parsed = moodlexml.read(quiz(question("numerical", body)), "q.xml")
-    q = parsed.questions[0]
+    q = read_one(quiz(question("numerical", body)))
+    widest = NumericAnswer(low=-sys.float_info.max, high=sys.float_info.max, fraction=0.0)
+    widest.feedback = "不对"
     assert q.numbers == [
         NumericAnswer(value=3.14, tolerance=0.01, fraction=1.0),
         NumericAnswer(value=3.0, tolerance=0.5, fraction=0.5, feedback="近似"),
+        widest,
     ]
-    assert "*" in parsed.warnings[0].message
+    assert TYPES[d.NUMERICAL].grade(q, "3.2") == 0.5 and TYPES[d.NUMERICAL].grade(q, "7") == 0
+    assert roundtrip([q])[0].numbers == q.numbers
 
 
 def test_cloze_of_shortanswer_gaps_is_a_fill_in_question():
@@ -467,9 +471,15 @@ def test_multiple_choice_fractions_are_scaled_to_add_up_to_100():
 
 
 def test_ranges_are_written_as_value_and_tolerance():
-    q = QuestionData(type=d.NUMERICAL, stem="x", numbers=[NumericAnswer(low=1.0, high=3.0)])
-    [back] = roundtrip([q])
-    assert back.numbers == [NumericAnswer(value=2.0, tolerance=1.0)]
+    q = QuestionData(
+        type=d.NUMERICAL,
+        stem="x",
+        numbers=[NumericAnswer(low=1.0, high=3.0), NumericAnswer(low=3.141, high=3.142)],
+    )
+    xml = moodlexml.write([q]).decode()
+    assert "<text>3.1415</text>" in xml and "<tolerance>0.0005</tolerance>" in xml
+    back = roundtrip([q])[0].numbers
+    assert back == [NumericAnswer(value=2.0, tolerance=1.0), NumericAnswer(3.1415, 0.0005)]
 
 
 def test_a_type_moodle_cannot_hold_is_refused():

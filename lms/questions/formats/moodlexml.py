@@ -33,6 +33,7 @@ any other type                      an error naming the question and its type
 
 Decisions:
 
+- A numerical answer ``*`` (any number) is the widest range, as the GIFT reader has it.
 - Units of a numerical question (``<units>``) are not kept: the answer is the number in the
   base unit, and a warning says which units were dropped.
 - Embedded files (``<file encoding="base64">`` referred to as ``@@PLUGINFILE@@/name``): a PNG,
@@ -64,6 +65,7 @@ import binascii
 import html
 import math
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import fields
 from decimal import Decimal, InvalidOperation
@@ -441,23 +443,17 @@ class _Reader:
         question.type = d.NUMERICAL
         for answer in element.findall("answer"):
             text = (answer.findtext("text") or answer.text or "").strip()
-            if text == "*":
-                self.warn(_("the catch-all answer * is dropped."))
-                continue
-            question.numbers.append(
-                NumericAnswer(
-                    value=self.number(text, 0.0, _("the answer “%(value)s” is not a number.")),
-                    tolerance=abs(
-                        self.number(
-                            answer.findtext("tolerance"),
-                            0.0,
-                            _("the tolerance “%(value)s” is not a number."),
-                        )
-                    ),
-                    fraction=self.fraction(answer),
-                    feedback=self.html(answer.find("feedback"), qformat),
-                )
+            number = NumericAnswer(
+                fraction=self.fraction(answer), feedback=self.html(answer.find("feedback"), qformat)
             )
+            if text == "*":  # any number: the widest range, as the GIFT reader reads {#~...}
+                number.low, number.high = -sys.float_info.max, sys.float_info.max
+            else:
+                number.value = self.number(text, 0.0, _("the answer “%(value)s” is not a number."))
+                tolerance = answer.findtext("tolerance")
+                message = _("the tolerance “%(value)s” is not a number.")
+                number.tolerance = abs(self.number(tolerance, 0.0, message))
+            question.numbers.append(number)
         units = [(u.findtext("unit_name") or "").strip() for u in element.findall("units/unit")]
         if any(units):
             self.warn(
@@ -581,6 +577,16 @@ def _number(value: float) -> str:
     return format(Decimal(repr(float(value))).normalize(), "f")
 
 
+def _midpoint(low: float, high: float) -> tuple[str, str]:
+    """A range as Moodle's value and tolerance (decimal: 3.141..3.142 is 3.1415 ± 0.0005); the
+    widest range (any number) as Moodle's ``*``."""
+    if low <= -sys.float_info.max and high >= sys.float_info.max:
+        return "*", "0"
+    low_d, high_d = Decimal(repr(float(low))), Decimal(repr(float(high)))
+    half = ((high_d - low_d) / 2).normalize()
+    return format(((low_d + high_d) / 2).normalize(), "f"), format(abs(half), "f")
+
+
 def _percent(fraction: float) -> str:
     for exact, written in EXACT_GRADES.items():
         if abs(abs(fraction) - exact) < 1e-9:
@@ -673,11 +679,11 @@ class _Writer:
                 )
         elif q.type == d.NUMERICAL:
             for n in q.numbers:
-                value, tolerance = n.value or 0.0, n.tolerance
+                value, tolerance = _number(n.value or 0.0), _number(abs(n.tolerance))
                 if n.low is not None and n.high is not None:
-                    value, tolerance = (n.low + n.high) / 2, (n.high - n.low) / 2
-                extra = f"      <tolerance>{_number(abs(tolerance))}</tolerance>"
-                self.answer(Choice(_number(value), n.fraction, n.feedback), plain, extra)
+                    value, tolerance = _midpoint(n.low, n.high)
+                extra = f"      <tolerance>{tolerance}</tolerance>" if value != "*" else ""
+                self.answer(Choice(value, n.fraction, n.feedback), plain, extra)
         elif q.type == d.MATCHING:
             self.out.append("    <shuffleanswers>true</shuffleanswers>")
             for pair in q.pairs:
