@@ -200,7 +200,10 @@ def import_files(
     created: list[tuple[Question, QuestionData, str]] = []
     banks: dict[int, dict[str, tuple[Question, str]]] = {}
     seen: dict[tuple[int, str], Problem] = {}
+    #: per bank code: [new questions, new versions] (one audit entry per bank changed)
+    changed: dict[str, list[int]] = {}
     for parsed, bank in files:
+        counts = changed.setdefault(bank.code, [0, 0])
         existing = banks.setdefault(bank.id, _current_hashes(db, bank))
         position = (
             db.scalar(sa.select(sa.func.max(Question.position)).where(Question.bank_id == bank.id))
@@ -236,6 +239,7 @@ def import_files(
                 add_version(db, question, question_data, actor=actor, origin=parsed.file)
                 existing[key] = (question, content_hash)
                 plan.new_versions += 1
+                counts[1] += 1
                 continue
             position += 1
             question = Question(bank_id=bank.id, key=key, current_number=1, position=position)
@@ -243,6 +247,7 @@ def import_files(
             created.append((question, question_data, parsed.file))
             existing[key] = (question, content_hash)
             plan.created += 1
+            counts[0] += 1
     _insert_new(db, created, actor=actor)
     db.flush()
     if progress is not None:
@@ -254,16 +259,21 @@ def import_files(
         "new_versions": plan.new_versions,
         "banks": sorted({bank.code for _parsed, bank in files}),
     }
-    if result.imported:
-        audit(
-            db,
-            actor=actor,
-            action="questions.import",
-            object_type="question_bank",
-            object_id=",".join(result.details["banks"]),
-            summary=f"{plan.created} new, {plan.new_versions} new versions",
-            after=dict(result.details),
-        )
+    for code, (new, versions_added) in sorted(changed.items()):
+        if new or versions_added:  # per bank: a list of codes would outgrow the audit's id
+            audit(
+                db,
+                actor=actor,
+                action="questions.import",
+                object_type="question_bank",
+                object_id=code,
+                summary=f"{new} new, {versions_added} new versions",
+                after={
+                    "created": new,
+                    "new_versions": versions_added,
+                    "files": sorted({parsed.file for parsed, bank in files if bank.code == code}),
+                },
+            )
     return result
 
 
