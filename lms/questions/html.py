@@ -31,6 +31,17 @@ URL_SCHEMES = {"http", "https", "mailto", "data"}
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
 
+DATA_IMAGE = re.compile(r"^\s*data:image/(png|jpeg|gif|webp);base64,", re.IGNORECASE)
+
+
+def _only_images_are_data(tag: str, attribute: str, value: str) -> str | None:
+    """``data:`` URLs are allowed for embedded images (``img src``) only, and only for raster
+    image types: a ``data:text/html`` link or an SVG (which may hold script) is dropped."""
+    if value.strip().lower().startswith("data:"):
+        return value if tag == "img" and attribute == "src" and DATA_IMAGE.match(value) else None
+    return value
+
+
 def sanitise(text: str) -> str:
     """HTML with only harmless tags and attributes; links get ``rel="noopener noreferrer"``."""
     if not text:
@@ -39,6 +50,7 @@ def sanitise(text: str) -> str:
         text,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=_only_images_are_data,
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer",
         strip_comments=True,
