@@ -61,7 +61,7 @@ def _number(value: float) -> int | float:
 def _rows(questions: list[QuestionData], width: int) -> Iterator[list[Any]]:
     for q in questions:
         options = _options(q)
-        yield [
+        row = [
             q.external_id,
             TYPE_LABELS.get(q.type, q.type),
             q.name,
@@ -79,6 +79,7 @@ def _rows(questions: list[QuestionData], width: int) -> Iterator[list[Any]]:
             q.category,
             "是" if q.case_sensitive else "",
         ]
+        yield [None if value == "" else value for value in row]  # empty cells are not written
 
 
 def write_bank(questions: list[QuestionData], bank: dict[str, Any]) -> bytes:
