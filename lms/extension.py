@@ -90,6 +90,7 @@ class LMS:
         )
 
         import lms.org.jobs  # noqa: F401  (registers the import jobs)
+
         importlib.import_module("lms.questions.jobs")  # registers the question import job
         from lms.cli import lms_commands
 
@@ -172,6 +173,7 @@ def make_blueprint(standalone: bool) -> Blueprint:
     from lms.core_views import bp as core_bp
     from lms.jobs.views import bp as jobs_bp
     from lms.org.views import bp as org_bp
+    from lms.questions.views import bp as questions_bp
     from lms.security import add_security_headers, check_csrf
 
     bp = Blueprint(
@@ -189,7 +191,7 @@ def make_blueprint(standalone: bool) -> Blueprint:
     else:
         bp.after_request(add_security_headers)
         bp.context_processor(templating.context)
-    for child in (core_bp, auth_bp, org_bp, jobs_bp):
+    for child in (core_bp, auth_bp, org_bp, jobs_bp, questions_bp):
         bp.register_blueprint(child)
     templating.register_error_pages(bp, standalone)
     return bp

@@ -37,6 +37,7 @@ NAVIGATION = (
     ("lms.org.units", lazy_gettext("Units"), {Role.manager, Role.hr, Role.admin}),
     ("lms.org.employees", lazy_gettext("Employees"), {Role.manager, Role.hr, Role.admin}),
     ("lms.org.import_start", lazy_gettext("Import"), {Role.hr, Role.admin}),
+    ("lms.questions.banks", lazy_gettext("Question banks"), {Role.hr, Role.admin}),
 )
 
 
