@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -22,6 +23,39 @@ NUMERICAL = "numerical"
 MATCHING = "matching"
 SHORT_ANSWER = "short_answer"
 DESCRIPTION = "description"
+
+
+#: Shares that Moodle writes as rounded percentages (33.33333...): read back as the exact share.
+EXACT_PERCENTAGES = {
+    1 / 3: "33.33333",
+    2 / 3: "66.66667",
+    1 / 6: "16.66667",
+    5 / 6: "83.33333",
+    1 / 7: "14.28571",
+    1 / 9: "11.11111",
+}
+
+
+def fraction_from_percent(text: str) -> float:
+    """A percentage weight (``"50"``, ``"-33.33333"``) as a fraction; Moodle's rounded thirds,
+    sixths, sevenths and ninths as the exact shares, so that GIFT and Moodle XML agree."""
+    from decimal import Decimal
+
+    fraction = float(Decimal(text.strip()) / 100)
+    for exact in EXACT_PERCENTAGES:
+        if abs(abs(fraction) - exact) < 1e-6:
+            return math.copysign(exact, fraction)
+    return fraction
+
+
+def percent_text(fraction: float) -> str:
+    """A fraction as the percentage Moodle writes (``0.5`` → ``50``, ``1/3`` → ``33.33333``)."""
+    from decimal import Decimal
+
+    for exact, written in EXACT_PERCENTAGES.items():
+        if abs(abs(fraction) - exact) < 1e-9:
+            return ("-" if fraction < 0 else "") + written
+    return format((Decimal(repr(float(fraction))) * 100).normalize(), "f")
 
 
 @dataclass

@@ -333,15 +333,15 @@ def test_multi_line_feedback(corpus):
 
 
 def test_negative_and_decimal_weights(corpus):
-    """No "=": Moodle's multiple-answer question; weights 33.33333% and -100%."""
+    """No "=": a multiple-answer question; 33.33333% reads as the exact third, and -100%."""
     (question,) = read_corpus(corpus, f"{FUHRMANATOR}multipleAnswersFloat.gift")
     assert question.type == d.MULTIPLE_CHOICE
     assert question.stem == "Select all of the options below which name a continent:"
     assert [(c.text, c.fraction) for c in question.choices] == [
-        ("Africa", 0.3333333),
-        ("Asia", 0.3333333),
+        ("Africa", 1 / 3),
+        ("Asia", 1 / 3),
         ("China", -1.0),
-        ("Antarctica", 0.3333333),
+        ("Antarctica", 1 / 3),
         ("America", -1.0),
     ]
 
@@ -672,9 +672,9 @@ def sample_bank() -> list[QuestionData]:
             d.MULTIPLE_CHOICE,
             html,
             choices=[
-                Choice("<b>A</b>", 0.3333333, "<i>ok</i>"),
-                Choice("B", 0.3333333),
-                Choice("C", 0.3333334),
+                Choice("<b>A</b>", 1 / 3, "<i>ok</i>"),
+                Choice("B", 1 / 3),
+                Choice("C", 1 / 3),
                 Choice(plain_to_html("D -> E"), -1.0, "不对"),
             ],
             external_id="SS-002",
@@ -820,7 +820,7 @@ def any_question(draw) -> QuestionData:
         external_id=" ".join(draw(st.one_of(st.just(""), SAFE)).split()),
         category=" ".join(draw(st.one_of(st.just(""), SAFE)).split()),
     )
-    weights = st.sampled_from([0.0, 0.5, -0.3333333, 0.125, 1.0, -1.0])
+    weights = st.sampled_from([0.0, 0.5, -1 / 3, 0.125, 1.0, -1.0])
     if kind in (d.SINGLE_CHOICE, d.MULTIPLE_CHOICE):
         texts = draw(st.lists(PLAIN_HTML, min_size=2, max_size=5))
         question.choices = [Choice(t, draw(weights), draw(PLAIN_HTML)) for t in texts]

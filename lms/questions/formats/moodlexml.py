@@ -78,7 +78,14 @@ from defusedxml.ElementTree import DefusedXMLParser
 
 from lms.i18n import gettext as _
 from lms.questions import data as d
-from lms.questions.data import Choice, MatchPair, NumericAnswer, QuestionData
+from lms.questions.data import (
+    Choice,
+    MatchPair,
+    NumericAnswer,
+    QuestionData,
+    fraction_from_percent,
+    percent_text,
+)
 from lms.questions.formats import Format, ParsedFile
 from lms.questions.html import html_to_text, markdown_to_html, plain_to_html, sanitise
 from lms.questions.types import BLANK, parse_number
@@ -109,15 +116,6 @@ PREFIXES = {
     "出处:": "source",
     "难度:": "difficulty",
     "标签:": "tags",
-}
-#: Moodle's grades that are not exact decimals, as Moodle writes them (percent).
-EXACT_GRADES = {
-    1 / 3: "33.33333",
-    2 / 3: "66.66667",
-    5 / 6: "83.33333",
-    1 / 6: "16.66667",
-    1 / 7: "14.28571",
-    1 / 9: "11.11111",
 }
 WILDCARD = re.compile(r"(?<!\\)\*")
 CLOZE = re.compile(r"\{(\d*):([A-Z_]+):((?:\\.|[^\\}])*)\}")
@@ -217,15 +215,6 @@ def image_type(content: bytes) -> str | None:
     return next((t for magic, t in IMAGE_MAGIC.items() if content.startswith(magic)), None)
 
 
-def parse_fraction(text: str) -> float:
-    """A Moodle percentage as a fraction; Moodle's rounded thirds etc. as the exact values."""
-    fraction = float(Decimal(text.strip()) / 100)
-    for exact in EXACT_GRADES:
-        if abs(abs(fraction) - exact) < 1e-6:
-            return math.copysign(exact, fraction)
-    return fraction
-
-
 class _Reader:
     """Reads one file's questions into ``parsed``."""
 
@@ -312,7 +301,9 @@ class _Reader:
 
     def fraction(self, answer: Element) -> float:
         try:
-            return parse_fraction(answer.findtext("fraction") or answer.get("fraction") or "0")
+            return fraction_from_percent(
+                answer.findtext("fraction") or answer.get("fraction") or "0"
+            )
         except (InvalidOperation, ValueError):
             self.fail(
                 _("the answer grade “%(value)s” is not a number.", value=answer.get("fraction"))
@@ -503,7 +494,9 @@ class _Reader:
             weight = re.match(r"=|%(-?\d+(?:[.,]\d*)?)%", alternative)
             if weight:
                 fraction = (
-                    parse_fraction(weight.group(1).replace(",", ".")) if weight.group(1) else 1.0
+                    fraction_from_percent(weight.group(1).replace(",", "."))
+                    if weight.group(1)
+                    else 1.0
                 )
                 alternative = alternative[weight.end() :]
             parts = _split(alternative, "#", entity_hash=True)
@@ -587,13 +580,6 @@ def _midpoint(low: float, high: float) -> tuple[str, str]:
     return format(((low_d + high_d) / 2).normalize(), "f"), format(abs(half), "f")
 
 
-def _percent(fraction: float) -> str:
-    for exact, written in EXACT_GRADES.items():
-        if abs(abs(fraction) - exact) < 1e-9:
-            return ("-" if fraction < 0 else "") + written
-    return format((Decimal(repr(float(fraction))) * 100).normalize(), "f")
-
-
 def _cdata(text: str) -> str:
     text = _INVALID_XML.sub("", text)
     if not re.search(r"[<>&]", text):
@@ -620,7 +606,9 @@ class _Writer:
         self.out += [f"{pad}  {f}" for f in files] + [f"{pad}</{tag}>"]
 
     def answer(self, choice: Choice, fmt: str = "html", extra: str = "") -> None:
-        self.text("    ", "answer", choice.text, fmt, f' fraction="{_percent(choice.fraction)}"')
+        self.text(
+            "    ", "answer", choice.text, fmt, f' fraction="{percent_text(choice.fraction)}"'
+        )
         closing = self.out.pop()
         self.text("      ", "feedback", choice.feedback)
         self.out += [extra, closing] if extra else [closing]
@@ -719,7 +707,7 @@ def _gap(q: QuestionData, blank: list[Choice]) -> str:
 
     alternatives = []
     for choice in blank:
-        weight = "=" if choice.fraction == 1 else f"%{_percent(choice.fraction)}%"
+        weight = "=" if choice.fraction == 1 else f"%{percent_text(choice.fraction)}%"
         answer = escape(html.escape(choice.text, quote=False))
         alternatives.append(
             weight + answer + (f"#{escape(choice.feedback)}" if choice.feedback else "")

@@ -9,11 +9,11 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 
 from lms.i18n import gettext as _
 from lms.questions import data as d
-from lms.questions.data import Choice, MatchPair, NumericAnswer, QuestionData
+from lms.questions.data import Choice, MatchPair, NumericAnswer, QuestionData, fraction_from_percent
 from lms.questions.formats import ParsedFile
 from lms.questions.html import markdown_to_html, plain_to_html, sanitise
 
@@ -52,11 +52,6 @@ class _Block:
     lines: list[str]
     numbers: list[int]
     comments: str
-
-
-def fraction(weight: str) -> float:
-    """A weight in percent (``"33.33333"``) as a fraction, computed exactly in decimal."""
-    return float(Decimal(weight) / 100)
 
 
 def _decode(data: bytes, parsed: ParsedFile) -> str | None:
@@ -148,7 +143,7 @@ def _weight(answer: str, default: float) -> tuple[float, str]:
         return default, answer
     weight = match.group()[1:-1]
     try:
-        value = fraction(weight)
+        value = fraction_from_percent(weight)
     except InvalidOperation:
         raise _Invalid(_("“%(weight)s” is not a weight.", weight=match.group())) from None
     if not -1 <= value <= 1:

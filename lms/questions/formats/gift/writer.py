@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from lms.i18n import gettext as _
 from lms.questions import data as d
-from lms.questions.data import QuestionData
+from lms.questions.data import QuestionData, percent_text
 from lms.questions.formats.gift.reader import ANY_NUMBER, CONTROL
 from lms.questions.html import is_plain
 
@@ -48,12 +46,6 @@ def _plain(text: str) -> str:
     return "[moodle]" + body if body.startswith("[") else body
 
 
-def _percent(share: float) -> str:
-    """``share`` as a GIFT weight: its shortest decimal moved two places (0.3333333 is
-    ``33.33333``), which :func:`.reader.fraction` reads back exactly."""
-    return format(Decimal(repr(float(share))).scaleb(2), "f")
-
-
 def _number(value: float) -> str:
     text = repr(float(value))
     return text.removesuffix(".0")
@@ -90,13 +82,13 @@ def _answer_lines(question: QuestionData, fmt: str) -> list[str]:
             if equals and choice.fraction == 1:
                 mark, equals = "=", False
             elif choice.fraction or text.startswith("%"):  # "%" would read as a weight
-                mark = f"~%{_percent(choice.fraction)}%"
+                mark = f"~%{percent_text(choice.fraction)}%"
             else:
                 mark = "~"
             lines.append(mark + text + _feedback(choice.feedback, fmt))
     elif kind == d.FILL_IN:
         for answer in question.blanks[0]:
-            weight = f"=%{_percent(answer.fraction)}%"
+            weight = f"=%{percent_text(answer.fraction)}%"
             lines.append(weight + _plain(answer.text) + _feedback(answer.feedback, fmt))
     elif kind == d.NUMERICAL:
         for n in question.numbers:
@@ -109,7 +101,7 @@ def _answer_lines(question: QuestionData, fmt: str) -> list[str]:
             if number == "*" and not n.fraction:
                 lines.append("~" + _feedback(n.feedback, fmt))
             else:
-                lines.append(f"=%{_percent(n.fraction)}%{number}{_feedback(n.feedback, fmt)}")
+                lines.append(f"=%{percent_text(n.fraction)}%{number}{_feedback(n.feedback, fmt)}")
         lines.sort(key=lambda line: line.startswith("~"))  # Moodle reads "~" to the end
     elif kind == d.MATCHING:
         for pair in question.pairs:
