@@ -128,6 +128,18 @@ def add_version(
     return version
 
 
+def _keep_uncarried(
+    db: Session, question: Question, imported: QuestionData, carries: frozenset[str]
+) -> QuestionData:
+    """``imported`` with the fields its format cannot hold taken from the question's current
+    version: re-importing a GIFT export must not wipe the difficulty or the knowledge points."""
+    merged = current_data(db, question)
+    for name in carries:
+        setattr(merged, name, getattr(imported, name))
+    merged.line = imported.line
+    return merged
+
+
 def _insert_new(
     db: Session, created: list[tuple[Question, QuestionData, str]], *, actor: Employee | None
 ) -> None:
@@ -233,6 +245,9 @@ def import_files(
             content_hash = question_data.content_hash()
             if key in existing:
                 question, current_hash = existing[key]
+                if current_hash != content_hash and parsed.carries is not None:
+                    question_data = _keep_uncarried(db, question, question_data, parsed.carries)
+                    content_hash = question_data.content_hash()
                 if current_hash == content_hash:
                     plan.unchanged += 1
                     continue

@@ -9,8 +9,10 @@ that an import can refuse the whole file with every reason at once.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 from lms.questions.data import QuestionData
@@ -28,6 +30,9 @@ class ParsedFile:
     warnings: list[Problem] = field(default_factory=list)
     #: bank details the file states (the native YAML's ``bank:``; a Moodle category)
     bank: dict[str, Any] = field(default_factory=dict)
+    #: the QuestionData fields the file's format can hold (None: all of them); an import keeps
+    #: the other fields of questions already in the bank
+    carries: frozenset[str] | None = None
 
     def error(self, line: int | None, message: str, column: str | None = None) -> None:
         self.errors.append(Problem(self.file, line, column, message))
@@ -47,6 +52,12 @@ class Format:
     read: Callable[[bytes, str], ParsedFile]
     #: ``write(questions, bank)`` -> file bytes; None for read-only formats
     write: Callable[..., bytes] | None = None
+
+
+def format_module(fmt: Format) -> ModuleType:
+    """The module (or package) of a format, where it declares ``TYPES`` (what its writer can
+    write) and ``CARRIES`` (the fields a write and a read keep)."""
+    return importlib.import_module(fmt.read.__module__)
 
 
 def formats() -> dict[str, Format]:
@@ -97,4 +108,6 @@ def read_file(data: bytes, file: str, format_name: str | None = None) -> ParsedF
             ),
         )
         return parsed
-    return chosen.read(data, file)
+    parsed = chosen.read(data, file)
+    parsed.carries = getattr(format_module(chosen), "CARRIES", None)
+    return parsed

@@ -152,4 +152,7 @@ def sniff(data: bytes, file: str) -> bool:
     return _SNIFF.search(text) is not None
 
 
+#: What a file of this format can say about a question; re-importing one keeps the rest.
+CARRIES = frozenset({"type", "stem", "choices"})
+
 FORMAT = Format("aiken", "Aiken", (".txt", ".aiken"), sniff, read)

@@ -294,4 +294,9 @@ def sniff(data: bytes, file: str) -> bool:
     return _SNIFF.match(head) is not None
 
 
+#: What a file of this format can say about a question; re-importing one keeps the rest.
+CARRIES = frozenset(
+    {"type", "stem", "name", "choices", "blanks", "case_sensitive", "points", "external_id"}
+)
+
 FORMAT = Format("qti", "IMS QTI item", (".xml", ".qti"), sniff, read)
