@@ -373,7 +373,10 @@ WORD = st.text(
 )
 TEXT = st.one_of(
     st.lists(WORD, min_size=1, max_size=4).map(" ".join),
-    st.sampled_from(["供电", "yes", "95598", "1.0", "~", "null", "- x", "a: b", "#"]),
+    st.sampled_from(
+        ["供电", "yes", "95598", "1.0", "~", "null", "- x", "a: b", "#", "a\x85b\u2028c", "末尾\n"]
+    ),
+    st.sampled_from(["  缩进", "一\n  二", "...", "---", "'\"", "\\", "\t制表"]),
 )
 HTML = st.one_of(
     TEXT.map(plain_to_html),

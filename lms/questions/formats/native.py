@@ -333,7 +333,7 @@ def _pairs(q: QuestionData, node: Node, seen: set[int]) -> None:
 def _apply(q: QuestionData, name: str, node: Node, seen: set[int]) -> None:
     """Set one field (other than options and answer, which go together)."""
     if name == "id":
-        q.external_id = _text(node, name).strip()
+        q.external_id = _text(node, name)
     elif name in ("name", "source", "category"):
         setattr(q, name, _text(node, name))
     elif name in ("stem", "explanation", "reference_answer", "feedback_true", "feedback_false"):

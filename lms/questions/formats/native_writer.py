@@ -39,7 +39,13 @@ class _Dumper(yaml.SafeDumper):
 
 
 def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
-    style = "|" if "\n" in text else None
+    style = None
+    if any(c in text for c in "\x85\u2028\u2029"):
+        style = '"'  # line breaks to YAML: escaped
+    elif "\n" in text:
+        # a block (|) only for trimmed texts: others could take the next lines in or need "..."
+        trimmed = text == text.strip() and all(line == line.rstrip() for line in text.split("\n"))
+        style = "|" if trimmed else '"'
     return dumper.represent_scalar(_TAG + "str", text, style=style)
 
 
@@ -203,12 +209,14 @@ def _dump(value: Any) -> str:
 def write_bank(questions: list[QuestionData], bank: dict[str, Any]) -> bytes:
     """The bank as a native YAML file: ``bank:`` (its non-empty fields), then ``questions:``,
     a blank line between questions."""
-    header = {key: str(bank[key]) for key in BANK_FIELDS if bank.get(key)}
+    header = {
+        key: str(bank[key]).strip() for key in BANK_FIELDS if str(bank.get(key) or "").strip()
+    }
     parts = [_dump({"bank": header}) + "\n"] if header else []
     parts.append("questions:\n" if questions else "questions: []\n")
     for number, question in enumerate(questions):
         if number:
             parts.append("\n")
-        for line in _dump([_out_question(question)]).splitlines(True):
+        for line in _dump([_out_question(question)]).removesuffix("...\n").splitlines(True):
             parts.append("  " + line if line.strip() else line)
     return "".join(parts).encode("utf-8")
