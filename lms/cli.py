@@ -398,13 +398,16 @@ def banks_export(
             types=state.question_types,
             enabled_only=enabled_only,
         )
-    if export.left_out and not skip_unsupported:
+    left_out = sum(export.left_out.values())
+    if left_out and not skip_unsupported:
         fail(
-            f"{format_name} cannot carry {export.left_out_text()}: nothing was written "
-            "(--skip-unsupported writes the rest)."
+            f"{format_name} cannot hold {left_out} question(s) ({export.left_out_text()}): "
+            "nothing was written (--skip-unsupported writes the rest)."
         )
-    if export.left_out:
-        click.echo(f"warning: left out {export.left_out_text()}.", err=True)
+    if left_out:
+        click.echo(
+            f"warning: left out {left_out} question(s) ({export.left_out_text()}).", err=True
+        )
     Path(output).write_bytes(export.body)
     click.echo(f"Wrote {export.count} questions of {code} to {output}.")
 

@@ -69,8 +69,8 @@ class Export:
     left_out: Counter[str] = field(default_factory=Counter)
 
     def left_out_text(self) -> str:
-        """``matching (3), numerical (1)``."""
-        return ", ".join(f"{reason} ({number})" for reason, number in sorted(self.left_out.items()))
+        """``matching × 3; A GIFT fill-in question has exactly one blank. × 1``."""
+        return "; ".join(f"{reason} × {number}" for reason, number in sorted(self.left_out.items()))
 
 
 def bank_header(bank: QuestionBank) -> dict[str, str]:
@@ -103,3 +103,20 @@ def export_bank(
     assert fmt.write is not None
     body = fmt.write(kept, bank_header(bank))
     return Export(body, len(kept), f"{bank.code}{fmt.extensions[0]}", left_out)
+
+
+def left_out_by_format(
+    db: Session, bank: QuestionBank, types: TypeRegistry
+) -> list[tuple[str, Counter[str]]]:
+    """For each writable format (by everyday name): the bank's questions it would leave out,
+    counted by reason. For the export page, before anything is downloaded."""
+    questions = services.bank_questions(db, bank)
+    found = []
+    for name, fmt in sorted(writable_names().items()):
+        reasons: Counter[str] = Counter()
+        for question in questions:
+            reason = why_unwritable(fmt, question, types)
+            if reason is not None:
+                reasons[reason] += 1
+        found.append((name, reasons))
+    return found

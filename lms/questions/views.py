@@ -27,7 +27,7 @@ from lms.org.forms import choices
 from lms.questions import services
 from lms.questions.data import QuestionData
 from lms.questions.display import answer_summary, letter, safe_html, stem_text
-from lms.questions.exports import carries, export_bank, writable_names
+from lms.questions.exports import export_bank, left_out_by_format, writable_names
 from lms.questions.formats import formats
 from lms.questions.forms import (
     MAX_OPTIONS,
@@ -99,19 +99,6 @@ def banks():
     return render_template("lms/questions/banks.html", rows=services.banks_with_counts(db_session))
 
 
-def _export_links(bank: QuestionBank) -> list[tuple[str, str, list[str]]]:
-    """Each writable format: its name, its download URL, and the type labels it cannot carry."""
-    types = _types()
-    return [
-        (
-            name,
-            url_for(".export", code=bank.code, fmt=name),
-            [str(t.label) for t in types.values() if not carries(fmt, t.name, types)],
-        )
-        for name, fmt in sorted(writable_names().items())
-    ]
-
-
 @bp.route("/<code>")
 @roles_required(*STAFF_ROLES)
 def bank(code: str):
@@ -144,7 +131,18 @@ def bank(code: str):
         types=types,
         knowledge_points=services.label_values(db_session, "knowledge_point", bank),
         posts=services.label_values(db_session, "post", bank),
-        exports=_export_links(bank),
+    )
+
+
+@bp.route("/<code>/export")
+@roles_required(*STAFF_ROLES)
+def exports(code: str):
+    """The writable formats, each with the questions it would leave out."""
+    bank = _bank_or_404(code)
+    return render_template(
+        "lms/questions/export.html",
+        bank=bank,
+        formats=left_out_by_format(db_session, bank, _types()),
     )
 
 
@@ -239,8 +237,10 @@ def _edit_forms(data: QuestionData) -> tuple[QuestionForm, YamlForm]:
 
 
 def _save(bank: QuestionBank, question: Question, edited: QuestionData) -> Any:
-    """Store an edit as a new version and go back to the question; None when the question's
-    type refuses it (the caller shows the form again with the messages)."""
+    """Store an edit as a new version and go back to the question. Raises ValueError with the
+    type's messages when it refuses the edit (the caller shows the form again)."""
+    if edited.type not in _types():  # a plug-in type that is no longer installed
+        raise ValueError(_("Unknown question type %(type)s.", type=edited.type))
     version = services.edit_question(
         db_session, current_employee(), question, edited, types=_types()
     )

@@ -418,11 +418,27 @@ def test_edit_as_yaml_errors_name_the_line(hr, bank, client, db):
 # Exports -------------------------------------------------------------------------------------
 
 
-def test_bank_page_links_every_writable_format(hr, bank, client):
-    """The bank page offers a download in each writable format."""
-    page = main(client.get("/banks/pages"))
+def test_export_page_links_every_writable_format(hr, bank, client):
+    """The bank links to its export page, which offers each writable format."""
+    assert "/banks/pages/export" in main(client.get("/banks/pages"))
+    page = main(client.get("/banks/pages/export"))
     for name in writable_names():
         assert f"/banks/pages/export.{name}" in page
+
+
+def test_export_page_lists_what_a_format_leaves_out(hr, app, client, db):
+    """A question a format cannot hold (GIFT: a fill-in with two blanks) is listed for it."""
+    two_blanks = QuestionData(
+        type="fill_in",
+        stem="热线 ___，合格率 ___%。",
+        blanks=[[Choice("95598", 1.0)], [Choice("95", 1.0)]],
+        external_id="B-2",
+    )
+    store_bank(app, db, [two_blanks], code="blanks")
+    page = main(client.get("/banks/blanks/export"))
+    rows = re.findall(r"<tr>\s*<td>(\w+)</td>\s*<td>(.*?)</td>", page, re.S)
+    left_out = {name: "×" in cell for name, cell in rows}
+    assert left_out["gift"] and not left_out["yaml"], rows
 
 
 @pytest.mark.parametrize("name", sorted(writable_names()))
