@@ -152,7 +152,11 @@ def _file_bank(db: Session, parsed: ParsedFile, choice: BankChoice) -> QuestionB
     code = str(named.get("code") or "").strip()
     if not code:
         parsed.error(
-            None, _("The file names no bank: choose the bank to import into (--bank CODE).")
+            None,
+            _(
+                "The file names no bank: choose a bank to import it into "
+                "(--bank CODE on the command line)."
+            ),
         )
         return None
     problem = bank_code_problem(code)

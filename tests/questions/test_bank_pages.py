@@ -20,6 +20,7 @@ from tests.questions.bank_samples import (
     BAD_YAML,
     SAMPLE_COUNT,
     SAMPLE_YAML,
+    plain_gift,
     row_counts,
     sample_questions,
     store_bank,
@@ -566,6 +567,17 @@ def test_web_import_into_a_new_bank(hr, client, db):
     assert finish(client, confirm(client, page))["state"] == "succeeded"
     db.rollback()
     assert db.scalars(sa.select(QuestionBank.title)).all() == ["安规 2026"]
+
+
+def test_web_import_gift_needs_a_bank(hr, client, db):
+    """A GIFT file names no bank: the preview says so; into a new bank it imports."""
+    gift = plain_gift().encode()
+    page = main(upload(client, [(gift, "plain.gift")]))
+    assert 'data-testid="import-errors"' in page and "names no bank" in page
+    page = main(upload(client, [(gift, "plain.gift")], target="new", new_code="gift-bank"))
+    assert 'data-testid="count-created">2<' in page
+    assert finish(client, confirm(client, page))["state"] == "succeeded"
+    assert count(db, Question) == 2
 
 
 def test_web_import_new_bank_code_checked(hr, bank, client, db):
