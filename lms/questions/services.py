@@ -212,15 +212,19 @@ def import_files(
     created: list[tuple[Question, QuestionData, str]] = []
     banks: dict[int, dict[str, tuple[Question, str]]] = {}
     seen: dict[tuple[int, str], Problem] = {}
+    positions: dict[int, int] = {}
     #: per bank code: [new questions, new versions] (one audit entry per bank changed)
     changed: dict[str, list[int]] = {}
     for parsed, bank in files:
         counts = changed.setdefault(bank.code, [0, 0])
         existing = banks.setdefault(bank.id, _current_hashes(db, bank))
-        position = (
-            db.scalar(sa.select(sa.func.max(Question.position)).where(Question.bank_id == bank.id))
-            or 0
-        )
+        if bank.id not in positions:  # several files may go into one bank: count on from the last
+            positions[bank.id] = (
+                db.scalar(
+                    sa.select(sa.func.max(Question.position)).where(Question.bank_id == bank.id)
+                )
+                or 0
+            )
         for question_data in parsed.questions:
             done += 1
             if progress is not None and done % 100 == 0:
@@ -256,8 +260,10 @@ def import_files(
                 plan.new_versions += 1
                 counts[1] += 1
                 continue
-            position += 1
-            question = Question(bank_id=bank.id, key=key, current_number=1, position=position)
+            positions[bank.id] += 1
+            question = Question(
+                bank_id=bank.id, key=key, current_number=1, position=positions[bank.id]
+            )
             _copy_current(question, question_data)
             created.append((question, question_data, parsed.file))
             existing[key] = (question, content_hash)

@@ -398,6 +398,12 @@ def test_date_mangled_options_warn():
     assert "date or time" in parsed.warnings[0].message
 
 
+def test_date_like_text_typed_into_xlsx_is_not_suspicious():
+    """In XLSX a text cell reading 3月5日 is what was typed (a date would be a date cell)."""
+    parsed = read_rows(["单选题", "节日是哪天？", "3月5日", "3月12日", "", "", "A"], xlsx=True)
+    assert parsed.errors == [] and parsed.warnings == []
+
+
 def test_suspicious_content_warnings():
     """A letter beyond the options, blanks that do not match, an unknown difficulty word,
     a column that is not read."""

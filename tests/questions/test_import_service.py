@@ -67,3 +67,20 @@ def test_a_bad_question_imports_nothing(app, db):
     result = run_import(app, db, data, "bad.yaml")
     assert result.errors and result.imported == 0
     assert db.scalar(sa.select(sa.func.count()).select_from(Question)) == 0
+
+
+def test_two_files_into_one_bank_keep_their_order(app, db):
+    """Questions of two files imported together into one bank keep file order, no ties."""
+    first, second = rich_question(), rich_question()
+    second.external_id, second.stem = "SS-902", "第二个文件的问题"
+    write = formats()["yaml"].write
+    with app.app_context():
+        bank = get_or_create_bank(db, "svc", title="服务")
+        files = [
+            (read_file(write([first], {"code": "svc", "title": "服务"}), "a.yaml"), bank),
+            (read_file(write([second], {"code": "svc", "title": "服务"}), "b.yaml"), bank),
+        ]
+        import_files(db, files, types=app.extensions["lms"].question_types, actor=None)
+        db.commit()
+    positions = db.scalars(sa.select(Question.position).order_by(Question.position)).all()
+    assert positions == [1, 2]

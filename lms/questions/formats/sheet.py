@@ -112,6 +112,9 @@ class Layout:
     options: dict[int, int] = field(default_factory=dict)
     headers: dict[int, str] = field(default_factory=dict)
     unread: dict[int, bool] = field(default_factory=dict)  # index -> seen non-empty
+    #: XLSX cells keep their type: a date there is a date cell, and text that reads like a date
+    #: is what was typed. In CSV every cell is text, so a date-like text is suspicious.
+    typed_cells: bool = False
 
     @classmethod
     def of(cls, line: int, row: list[Any]) -> Layout | None:
@@ -187,6 +190,7 @@ def read(data: bytes, file: str) -> ParsedFile:
         layout = _find_layout(rows, parsed)
         if layout is None:
             return parsed
+        layout.typed_cells = is_xlsx(data)
         for line, cells in enumerate(rows, start=layout.line + 1):
             if line > layout.line + MAX_ROWS:
                 parsed.error(line, _("Too many rows (at most %(n)d).", n=MAX_ROWS))
@@ -242,7 +246,8 @@ def _options(row: Row, parsed: ParsedFile) -> list[tuple[str, str]]:
         if not text:
             parsed.error(row.line, _("An option is empty while a later one is not."), header)
         raw = row.raw(index)
-        if isinstance(raw, datetime | date | time) or (text and v.DATE_LIKE.match(text)):
+        typed_date = isinstance(raw, datetime | date | time)
+        if typed_date or (text and not layout.typed_cells and v.DATE_LIKE.match(text)):
             parsed.warning(
                 row.line,
                 _(
