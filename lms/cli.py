@@ -293,7 +293,8 @@ def banks_import(
 ) -> None:
     """Import question files (GIFT, Aiken, Moodle XML, QTI, CSV/XLSX, YAML): all or nothing."""
     from lms.jobs.services import run_now
-    from lms.questions.jobs import bank_code_problem, format_names
+    from lms.questions.formats import formats
+    from lms.questions.jobs import bank_code_problem
 
     app = current_app._get_current_object()
     paths = [Path(file) for file in files]
@@ -312,8 +313,8 @@ def banks_import(
     for path in paths:
         if not path.is_file():
             give_up(path.name, "no such file")
-    if format_name and format_name not in format_names():
-        give_up("--format", f"unknown format; choose from {', '.join(sorted(format_names()))}")
+    if format_name and format_name not in formats():
+        give_up("--format", f"unknown format; choose from {', '.join(sorted(formats()))}")
     bank_code = bank_code.strip()
     if bank_code and (problem := bank_code_problem(bank_code)):
         give_up("--bank", problem)
@@ -380,10 +381,11 @@ def banks_export(
     code: str, format_name: str, output: str, skip_unsupported: bool, enabled_only: bool
 ) -> None:
     """Write a bank's current questions to a file in a writable format."""
-    from lms.questions.exports import export_bank, writable_names
+    from lms.questions.exports import export_bank
+    from lms.questions.formats import writable_formats
     from lms.questions.services import get_bank
 
-    names = writable_names()
+    names = writable_formats()
     if format_name not in names:
         fail(f"--format: choose one of {', '.join(sorted(names))}.")
     state = current_app.extensions["lms"]

@@ -7,7 +7,6 @@ line, unless told otherwise) or warn (web).
 
 from __future__ import annotations
 
-import importlib
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -15,38 +14,18 @@ from sqlalchemy.orm import Session
 
 from lms.questions import services
 from lms.questions.data import QuestionData
-from lms.questions.formats import Format, writable_formats
+from lms.questions.formats import Format, format_module, writable_formats
 from lms.questions.models import QuestionBank
 from lms.questions.types import TypeRegistry
-
-#: The name question types use for a format (``QuestionType.formats``) when it differs from
-#: the format's own name.
-TYPE_FORMAT_NAMES = {"native": "yaml"}
-
-
-def format_key(fmt: Format) -> str:
-    """The everyday name of a format: ``yaml`` for the native format, else its own name."""
-    return TYPE_FORMAT_NAMES.get(fmt.name, fmt.name)
-
-
-def writable_names() -> dict[str, Format]:
-    """The writable formats by everyday name (``gift``, ``moodlexml``, ``xlsx``, ``yaml``)."""
-    return {format_key(fmt): fmt for fmt in writable_formats().values()}
-
-
-def _module(fmt: Format) -> object:
-    # The format's package: where it keeps TYPES, CARRIES and unwritable (read and write are
-    # defined there for this reason).
-    return importlib.import_module(fmt.read.__module__)
 
 
 def carries(fmt: Format, type_name: str, types: TypeRegistry) -> bool:
     """Whether ``fmt`` can hold questions of ``type_name``: the type must list the format,
     and the format's module (when it says) must list the type."""
     question_type = types.get(type_name)
-    if question_type is None or format_key(fmt) not in question_type.formats:
+    if question_type is None or fmt.name not in question_type.formats:
         return False
-    module_types = getattr(_module(fmt), "TYPES", None)
+    module_types = getattr(format_module(fmt), "TYPES", None)
     return module_types is None or type_name in module_types
 
 
@@ -55,7 +34,7 @@ def why_unwritable(fmt: Format, question: QuestionData, types: TypeRegistry) -> 
     GIFT fill-in with two blanks), or None when it can."""
     if not carries(fmt, question.type, types):
         return question.type
-    unwritable = getattr(_module(fmt), "unwritable", None)
+    unwritable = getattr(format_module(fmt), "unwritable", None)
     return unwritable(question) if unwritable is not None else None
 
 
@@ -112,7 +91,7 @@ def left_out_by_format(
     counted by reason. For the export page, before anything is downloaded."""
     questions = services.bank_questions(db, bank)
     found = []
-    for name, fmt in sorted(writable_names().items()):
+    for name, fmt in sorted(writable_formats().items()):
         reasons: Counter[str] = Counter()
         for question in questions:
             reason = why_unwritable(fmt, question, types)

@@ -176,9 +176,9 @@ YAML_HEADER_LINES = YAML_HEADER.count("\n")
 
 
 def _native() -> Format | None:
-    from lms.questions.exports import writable_names
+    from lms.questions.formats import writable_formats
 
-    return writable_names().get("yaml")
+    return writable_formats().get("yaml")
 
 
 def question_yaml(question: QuestionData) -> str | None:

@@ -9,28 +9,24 @@ of them, or the bank each file names in its header) and hands everything to
 from __future__ import annotations
 
 import contextlib
-import copy
-import importlib
 import json
 import os
 import re
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from lms.i18n import gettext as _
 from lms.jobs.services import JobContext, job
 from lms.org.models import Employee
 from lms.questions import services
-from lms.questions.data import QuestionData
-from lms.questions.formats import Format, ParsedFile, detect, formats, read_file
-from lms.questions.models import Question, QuestionBank, QuestionVersion
+from lms.questions.formats import ParsedFile, read_file
+from lms.questions.models import QuestionBank
 from lms.questions.types import TypeRegistry
 from lms.sheets import ImportResult, Problem
 
@@ -53,15 +49,6 @@ def bank_code_problem(code: str) -> str | None:
     return None
 
 
-def format_names() -> dict[str, str]:
-    """Every name accepted for a format (``yaml`` is the native format's everyday name), each
-    mapped to the format's own name."""
-    names = {name: name for name in formats()}
-    if "yaml" not in names and "native" in names:
-        names["yaml"] = "native"
-    return names
-
-
 @dataclass(frozen=True)
 class BankChoice:
     """Where the questions go: the bank ``code`` for every file (created, titled ``title``,
@@ -71,76 +58,11 @@ class BankChoice:
     title: str = ""
 
 
-#: Every field of a question (what a format that says nothing about it is taken to carry).
-ALL_FIELDS = frozenset(f.name for f in fields(QuestionData)) - {"line"}
-#: Fields that make a question what it is: never taken over from the bank's version.
-IDENTITY_FIELDS = frozenset({"type", "stem", "name", "external_id"})
-
-
-@dataclass
-class ReadFile:
-    """A file as read: its questions and problems, and the fields its format can carry."""
-
-    parsed: ParsedFile
-    carries: frozenset[str] = ALL_FIELDS
-
-
-def carried_fields(fmt: Format | None) -> frozenset[str]:
-    """The question fields ``fmt`` keeps (its module's ``CARRIES``; all when it says nothing)."""
-    if fmt is None:
-        return ALL_FIELDS
-    carries = getattr(importlib.import_module(fmt.read.__module__), "CARRIES", None)
-    return ALL_FIELDS if carries is None else frozenset(carries)
-
-
 def read_files(
     files: Sequence[tuple[str, bytes]], format_name: str | None = None
-) -> list[ReadFile]:
+) -> list[ParsedFile]:
     """Read each ``(name, bytes)`` file, in the format named or else the one detected."""
-    chosen = formats().get(format_names().get(format_name, "")) if format_name else None
-    found = []
-    for name, data in files:
-        fmt = chosen or detect(data, name)
-        found.append(
-            ReadFile(read_file(data, name, fmt.name if fmt else None), carried_fields(fmt))
-        )
-    return found
-
-
-def _current_by_key(db: Session, bank: QuestionBank, keys: set[str]) -> dict[str, QuestionData]:
-    """The current version of the bank's questions with these keys."""
-    found: dict[str, QuestionData] = {}
-    ordered = sorted(keys)
-    for start in range(0, len(ordered), 500):  # bounded IN lists (SQLite's variable limit)
-        rows = db.execute(
-            sa.select(Question.key, QuestionVersion.data)
-            .join(
-                QuestionVersion,
-                sa.and_(
-                    QuestionVersion.question_id == Question.id,
-                    QuestionVersion.number == Question.current_number,
-                ),
-            )
-            .where(Question.bank_id == bank.id, Question.key.in_(ordered[start : start + 500]))
-        )
-        found.update((key, QuestionData.from_dict(data)) for key, data in rows)
-    return found
-
-
-def keep_uncarried(db: Session, read: ReadFile, bank: QuestionBank) -> None:
-    """Give the file's questions that are already in the bank the fields its format cannot
-    hold (GIFT has no difficulty, points, knowledge points, posts or source), from their
-    current version: re-importing a bank exported as GIFT changes nothing, and a question
-    edited elsewhere keeps what the file could not say."""
-    missing = ALL_FIELDS - read.carries - IDENTITY_FIELDS
-    if not missing or not read.parsed.questions:
-        return
-    keys = {services.question_key(q): q for q in read.parsed.questions}
-    for key, old in _current_by_key(db, bank, set(keys)).items():
-        question = keys[key]
-        if old.type == question.type:
-            for name in missing:
-                setattr(question, name, copy.deepcopy(getattr(old, name)))
+    return [read_file(data, name, format_name) for name, data in files]
 
 
 def _file_bank(db: Session, parsed: ParsedFile, choice: BankChoice) -> QuestionBank | None:
@@ -174,7 +96,7 @@ def _file_bank(db: Session, parsed: ParsedFile, choice: BankChoice) -> QuestionB
 
 def import_parsed(
     db: Session,
-    files: Sequence[ReadFile],
+    files: Sequence[ParsedFile],
     *,
     bank: BankChoice,
     types: TypeRegistry,
@@ -186,19 +108,18 @@ def import_parsed(
     if bank.code and (problem := bank_code_problem(bank.code)):
         return ImportResult(errors=[Problem("--bank", None, None, problem)])
     pairs: list[tuple[ParsedFile, QuestionBank]] = []
-    for read in files:
+    for parsed in files:
         # An unreadable file may not even have a header: its own errors say enough.
-        target = None if read.parsed.errors else _file_bank(db, read.parsed, bank)
+        target = None if parsed.errors else _file_bank(db, parsed, bank)
         if target is not None:
-            keep_uncarried(db, read, target)
-            pairs.append((read.parsed, target))
+            pairs.append((parsed, target))
     if len(pairs) < len(files):
         # Still validate every question, so that one run reports every problem at once.
         result = ImportResult()
-        for read in files:
-            services.validate(read.parsed, types)
-            result.errors.extend(read.parsed.errors)
-            result.warnings.extend(read.parsed.warnings)
+        for parsed in files:
+            services.validate(parsed, types)
+            result.errors.extend(parsed.errors)
+            result.warnings.extend(parsed.warnings)
         return result
     return services.import_files(db, pairs, types=types, actor=actor, progress=progress)
 

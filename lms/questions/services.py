@@ -134,6 +134,8 @@ def _keep_uncarried(
     """``imported`` with the fields its format cannot hold taken from the question's current
     version: re-importing a GIFT export must not wipe the difficulty or the knowledge points."""
     merged = current_data(db, question)
+    if merged.type != imported.type:
+        return imported  # another kind of question now: nothing of the old one applies
     for name in carries:
         setattr(merged, name, getattr(imported, name))
     merged.line = imported.line

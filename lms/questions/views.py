@@ -27,8 +27,8 @@ from lms.org.forms import choices
 from lms.questions import services
 from lms.questions.data import QuestionData
 from lms.questions.display import answer_summary, letter, safe_html, stem_text
-from lms.questions.exports import export_bank, left_out_by_format, writable_names
-from lms.questions.formats import formats
+from lms.questions.exports import export_bank, left_out_by_format
+from lms.questions.formats import ParsedFile, formats, writable_formats
 from lms.questions.forms import (
     MAX_OPTIONS,
     TARGET_FILE,
@@ -43,7 +43,6 @@ from lms.questions.forms import (
 )
 from lms.questions.jobs import (
     BankChoice,
-    ReadFile,
     bank_code_problem,
     claim_uploads,
     import_parsed,
@@ -150,7 +149,7 @@ def exports(code: str):
 @roles_required(*STAFF_ROLES)
 def export(code: str, fmt: str):
     bank = _bank_or_404(code)
-    chosen = writable_names().get(fmt)
+    chosen = writable_formats().get(fmt)
     if chosen is None:
         abort(404)
     written = export_bank(db_session, bank, chosen, types=_types())
@@ -353,14 +352,14 @@ def _bank_choice(form: ImportUploadForm) -> BankChoice | None:
     return BankChoice(code, (form.new_title.data or "").strip() or code)
 
 
-def _preview_rows(parsed_files: list[ReadFile], result: ImportResult) -> list[dict[str, Any]]:
+def _preview_rows(parsed_files: list[ParsedFile], result: ImportResult) -> list[dict[str, Any]]:
     """Every parsed question: where it is, its type, text and answer, and its problems (the
     errors naming its line; the page lists every error as well)."""
     by_place: dict[tuple[str, int | None], list[Problem]] = defaultdict(list)
     for problem in result.errors:
         by_place[(problem.file, problem.line)].append(problem)
     rows = []
-    for parsed in (read.parsed for read in parsed_files):
+    for parsed in parsed_files:
         for question in parsed.questions:
             place = (parsed.file, question.line)
             rows.append(

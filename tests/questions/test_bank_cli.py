@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from lms.cli import lms_commands
 from lms.questions import services
 from lms.questions.data import QuestionData
-from lms.questions.exports import writable_names
+from lms.questions.formats import writable_formats
 from lms.questions.models import Question, QuestionBank, QuestionVersion
 from tests.questions.bank_samples import (
     BAD_YAML,
@@ -208,7 +208,7 @@ def test_list(loaded, invoke):
     ]
 
 
-@pytest.mark.parametrize("name", sorted(writable_names()))
+@pytest.mark.parametrize("name", sorted(writable_formats()))
 def test_export_then_import_is_unchanged(name, loaded, invoke, tmp_path, db):
     """A bank exported in a writable format and imported again into it is all unchanged."""
     output = tmp_path / f"out.{name}"
@@ -232,7 +232,7 @@ def test_export_refuses_types_the_format_cannot_carry(loaded, invoke, tmp_path):
     from lms.questions.types import load_types
 
     types = load_types()
-    for name, fmt in writable_names().items():
+    for name, fmt in writable_formats().items():
         output = tmp_path / f"refused.{name}"
         missing = [t for t in types if not carries(fmt, t, types)]
         result = invoke("banks", "export", "test-bank", "--format", name, "-o", str(output))

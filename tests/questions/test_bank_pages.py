@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from lms.org.models import Role
 from lms.questions import services
 from lms.questions.data import Choice, QuestionData
-from lms.questions.exports import writable_names
+from lms.questions.formats import writable_formats
 from lms.questions.models import Question, QuestionBank, QuestionVersion
 from tests.conftest import csrf_token
 from tests.questions.bank_samples import (
@@ -423,7 +423,7 @@ def test_export_page_links_every_writable_format(hr, bank, client):
     """The bank links to its export page, which offers each writable format."""
     assert "/banks/pages/export" in main(client.get("/banks/pages"))
     page = main(client.get("/banks/pages/export"))
-    for name in writable_names():
+    for name in writable_formats():
         assert f"/banks/pages/export.{name}" in page
 
 
@@ -442,7 +442,7 @@ def test_export_page_lists_what_a_format_leaves_out(hr, app, client, db):
     assert left_out["gift"] and not left_out["yaml"], rows
 
 
-@pytest.mark.parametrize("name", sorted(writable_names()))
+@pytest.mark.parametrize("name", sorted(writable_formats()))
 def test_export_downloads(hr, bank, client, name):
     """Each writable format downloads as an attachment named after the bank."""
     response = client.get(f"/banks/pages/export.{name}")

@@ -15,7 +15,8 @@ from lms.jobs.services import run_now
 from lms.questions import services
 from lms.questions.data import Choice, QuestionData
 from lms.questions.display import answer_summary, safe_html
-from lms.questions.exports import export_bank, writable_names
+from lms.questions.exports import export_bank
+from lms.questions.formats import writable_formats
 from lms.questions.forms import parse_question_yaml, question_yaml
 from lms.questions.html import plain_to_html
 from lms.questions.jobs import (
@@ -126,7 +127,7 @@ def test_gift_keeps_fields_it_cannot_hold(run, app, db):
     run([("a.yaml", SAMPLE_YAML)])
     bank = db.scalar(sa.select(QuestionBank))
     with app.app_context():
-        gift = export_bank(db, bank, writable_names()["gift"], types=TYPES)
+        gift = export_bank(db, bank, writable_formats()["gift"], types=TYPES)
     text = gift.body.decode()
     result = run([("again.gift", text)], BankChoice("test-bank"))
     assert (result.imported, result.unchanged) == (0, gift.count)
@@ -154,8 +155,8 @@ def test_export_leaves_out_what_the_format_cannot_hold(app, db):
     )
     bank = store_bank(app, db, [*sample_questions(), two_blanks])
     with app.app_context():
-        written = export_bank(db, bank, writable_names()["gift"], types=TYPES)
-        everything = export_bank(db, bank, writable_names()["yaml"], types=TYPES)
+        written = export_bank(db, bank, writable_formats()["gift"], types=TYPES)
+        everything = export_bank(db, bank, writable_formats()["yaml"], types=TYPES)
     assert written.count == SAMPLE_COUNT and sum(written.left_out.values()) == 1
     assert "blank" in written.left_out_text()
     assert everything.count == SAMPLE_COUNT + 1 and not everything.left_out
@@ -169,7 +170,7 @@ def test_enabled_only_export(app, db):
     question.enabled = False
     db.commit()
     with app.app_context():
-        written = export_bank(db, bank, writable_names()["yaml"], types=TYPES, enabled_only=True)
+        written = export_bank(db, bank, writable_formats()["yaml"], types=TYPES, enabled_only=True)
     assert written.count == SAMPLE_COUNT - 1 and b"P-001" not in written.body
 
 
