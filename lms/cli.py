@@ -73,9 +73,11 @@ def init_command() -> None:
 @click.option("--reset", is_flag=True, help="Delete all existing LMS data first.")
 @with_appcontext
 def demo_command(seed: int, employees: int, reset: bool) -> None:
-    """Build the fictional 龙城供电局 with its people, and print the demo sign-ins."""
+    """Build the fictional 龙城供电局 with its people and the shipped question banks, and print
+    the demo sign-ins."""
     from lms.demo import build_demo, has_data, reset_data
     from lms.migrate import upgrade
+    from lms.questions.shipped import import_shipped_banks
 
     app = current_app._get_current_object()
     upgrade(app)
@@ -91,7 +93,14 @@ def demo_command(seed: int, employees: int, reset: bool) -> None:
             logins = build_demo(session, seed=seed, employees=employees, progress=bar)
     finally:
         bar.close()
+    with database.transaction() as session:
+        banks = import_shipped_banks(session, types=app.extensions["lms"].question_types)
+        if not banks.ok:
+            fail(f"The shipped question banks did not import: {banks.errors[0]}")
     click.echo("")
+    click.echo(
+        f"Question banks: {banks.imported} questions in {len(banks.details['banks'])} banks."
+    )
     click.echo(f"Demo bureau ready: {app.config['LMS_BUREAU_NAME']}. Sign in with:")
     for login in logins:
         credentials = f"工号 {login.emp_no:<10} password {login.password:<12}"

@@ -202,10 +202,16 @@ def test_hr_pages_through_and_searches_the_bureau(app, db, client, login):
 
 
 def test_cli_demo_prints_logins_and_refuses_a_second_run(app, runner):
-    """``lms demo`` prints the sign-ins; a second run needs --reset, and works with it."""
+    """``lms demo`` prints the sign-ins and loads the shipped banks; a second run needs --reset,
+    and works with it."""
+    from lms.questions.models import QuestionBank
+
     result = runner.invoke(lms_commands, ["demo", "--employees", "200"])
     assert result.exit_code == 0, result.output
     assert "LC000001" in result.output and DEMO_PASSWORD in result.output
+    assert "Question banks:" in result.output
+    with app.extensions["lms"].db.transaction() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(QuestionBank)) >= 13
     again = runner.invoke(lms_commands, ["demo", "--employees", "200"])
     assert again.exit_code != 0
     assert "--reset" in again.output
