@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import secrets
-import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -43,42 +39,6 @@ def run_import(
     if kind == "employees":
         kwargs.update(progress=progress, effective_on=effective_on)
     return importer(ctx_db, table, **kwargs)
-
-
-# Uploads waiting between preview and confirm ------------------------------------------------
-
-UPLOAD_MAX_AGE_S = 24 * 3600
-
-
-def store_upload(folder: Path, kind: str, data: bytes, file: str) -> str:
-    """Keep an uploaded file (that passed its preview) until it is confirmed; returns its token.
-    Uploads older than a day, previewed but never confirmed, are removed on the way."""
-    now = time.time()
-    for old in folder.iterdir():
-        with contextlib.suppress(OSError):
-            if old.is_file() and now - old.stat().st_mtime > UPLOAD_MAX_AGE_S:
-                old.unlink()
-    token = secrets.token_urlsafe(16)
-    (folder / token).write_bytes(data)
-    (folder / f"{token}.json").write_text(json.dumps({"kind": kind, "file": file}))
-    return token
-
-
-def claim_upload(folder: Path, token: str) -> dict[str, Any] | None:
-    """The stored upload's kind, file name and path, once: a second claim (a double click on
-    confirm) gets None, so a file is never imported twice."""
-    if not token or not token.replace("-", "").replace("_", "").isalnum():
-        return None
-    claimed = folder / f"{token}.claimed"
-    try:
-        os.rename(folder / f"{token}.json", claimed)  # atomic: only one claim succeeds
-    except OSError:
-        return None
-    meta = json.loads(claimed.read_text())
-    claimed.unlink()
-    if meta.get("kind") not in IMPORTS:
-        return None
-    return {"kind": meta["kind"], "file": meta["file"], "path": str(folder / token)}
 
 
 @job("org.import")

@@ -22,9 +22,10 @@ from lms.auth import services as auth
 from lms.db import db_session
 from lms.i18n import gettext as _
 from lms.jobs.services import enqueue
+from lms.jobs.uploads import claim_uploads, store_uploads, upload_dir
 from lms.org import services
 from lms.org.forms import EmployeeForm, ImportConfirmForm, ImportUploadForm, MoveForm, choices
-from lms.org.jobs import claim_upload, run_import, store_upload
+from lms.org.jobs import IMPORTS, run_import
 from lms.org.models import EmploymentStatus, Role, StaffKind
 from lms.security import (
     STAFF_ROLES,
@@ -198,13 +199,6 @@ def initial_password(employee_id: int):
 # Import and export ---------------------------------------------------------------------------
 
 
-def _upload_dir() -> Path:
-    base = current_app.config["LMS_DATA_DIR"] or str(Path(current_app.instance_path) / "data")
-    path = Path(base) / "uploads"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 @bp.route("/import", methods=["GET", "POST"])
 @roles_required(*STAFF_ROLES)
 def import_start():
@@ -225,7 +219,7 @@ def import_start():
         db_session.rollback()  # a preview changes nothing
         confirm = None
         if result.ok:  # only a clean file is kept for the confirm step
-            token = store_upload(_upload_dir(), form.kind.data, data, file)
+            token = store_uploads(upload_dir(current_app), [(file, data)], {"kind": form.kind.data})
             confirm = ImportConfirmForm(token=token)
         return render_template(
             "lms/org/import_preview.html",
@@ -244,14 +238,19 @@ def import_confirm():
     form = ImportConfirmForm()
     if not form.validate():
         abort(400)
-    upload = claim_upload(_upload_dir(), form.token.data)
-    if upload is None:  # unknown, malformed, or already confirmed
+    upload = claim_uploads(upload_dir(current_app), form.token.data)
+    if upload is None or upload.get("kind") not in IMPORTS:  # unknown, or already confirmed
         abort(404)
+    (stored,) = upload["files"]
+    params = {
+        "kind": upload["kind"],
+        "path": stored["path"],
+        "file": stored["file"],
+        "delete": True,
+    }
     actor = current_employee()
     db_session.commit()  # end this request's transaction: the job is stored in its own
-    job_id = enqueue(
-        current_app._get_current_object(), "org.import", {**upload, "delete": True}, actor
-    )
+    job_id = enqueue(current_app._get_current_object(), "org.import", params, actor)
     return redirect(url_for("lms.jobs.show", job_id=job_id))
 
 

@@ -23,6 +23,7 @@ from flask import (
 from lms.db import db_session
 from lms.i18n import gettext as _
 from lms.jobs.services import enqueue
+from lms.jobs.uploads import claim_uploads, store_uploads, upload_dir
 from lms.org.forms import choices
 from lms.questions import services
 from lms.questions.data import QuestionData
@@ -44,10 +45,8 @@ from lms.questions.forms import (
 from lms.questions.jobs import (
     BankChoice,
     bank_code_problem,
-    claim_uploads,
     import_parsed,
     read_files,
-    store_uploads,
 )
 from lms.questions.models import Question, QuestionBank
 from lms.security import STAFF_ROLES, current_employee, roles_required, valid_id
@@ -312,11 +311,6 @@ def edit_yaml(code: str, question_id: int):
 # Import ---------------------------------------------------------------------------------------
 
 
-def _upload_dir() -> Path:
-    base = current_app.config["LMS_DATA_DIR"] or str(Path(current_app.instance_path) / "data")
-    return Path(base) / "uploads" / "questions"
-
-
 def _upload_form() -> ImportUploadForm:
     form = ImportUploadForm()
     form.format.choices = choices(
@@ -395,7 +389,7 @@ def import_start():
             confirm = None
             if result.ok:  # only clean files are kept for the confirm step
                 token = store_uploads(
-                    _upload_dir(),
+                    upload_dir(current_app),
                     uploads,
                     {
                         "bank_code": choice.code,
@@ -421,7 +415,7 @@ def import_confirm():
     form = ImportConfirmForm()
     if not form.validate():
         abort(400)
-    upload = claim_uploads(_upload_dir(), form.token.data)
+    upload = claim_uploads(upload_dir(current_app), form.token.data)
     if upload is None:  # unknown, malformed, or already confirmed
         abort(404)
     actor = current_employee()

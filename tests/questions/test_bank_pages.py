@@ -29,8 +29,9 @@ from tests.questions.bank_samples import (
 
 @pytest.fixture
 def app_config():
-    """Small pages, so that pagination shows with the sample bank."""
-    return {"LMS_PAGE_SIZE": 5}
+    """Small pages, so that pagination shows with the sample bank; English messages, which the
+    assertions quote."""
+    return {"LMS_PAGE_SIZE": 5, "LMS_DEFAULT_LOCALE": "en"}
 
 
 @pytest.fixture
@@ -631,7 +632,7 @@ def test_confirm_twice_or_unknown_token(hr, client, db, app):
     page = main(upload(client, [(SAMPLE_YAML.encode(), "t.yaml")]))
     assert finish(client, confirm(client, page))["state"] == "succeeded"
     assert confirm(client, page).status_code == 404
-    folder = Path(app.config["LMS_DATA_DIR"]) / "uploads" / "questions"
+    folder = Path(app.config["LMS_DATA_DIR"]) / "uploads"
     assert list(folder.iterdir()) == []
     token = csrf_token(client, "/banks/import")
     for value in ("abc", "../../etc/passwd", "x.json"):

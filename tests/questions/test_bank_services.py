@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from lms.jobs.services import run_now
+from lms.jobs.uploads import claim_uploads, store_uploads
 from lms.questions import services
 from lms.questions.data import Choice, QuestionData
 from lms.questions.display import answer_summary, safe_html
@@ -21,10 +22,8 @@ from lms.questions.forms import parse_question_yaml, question_yaml
 from lms.questions.html import plain_to_html
 from lms.questions.jobs import (
     BankChoice,
-    claim_uploads,
     import_parsed,
     read_files,
-    store_uploads,
 )
 from lms.questions.models import Question, QuestionBank
 from lms.questions.types import load_types
@@ -64,6 +63,12 @@ def run(app, db):
         return result
 
     return do
+
+
+@pytest.fixture
+def app_config():
+    """English messages, which the assertions quote."""
+    return {"LMS_DEFAULT_LOCALE": "en"}
 
 
 def test_bank_named_by_the_file_is_created_then_updated(run, db):
