@@ -9,9 +9,10 @@ commit once; services only ``flush()``.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request
@@ -162,6 +163,23 @@ def close_session(exc: BaseException | None = None) -> None:
     session = g.pop("_lms_session", None)
     if session is not None:
         session.close()
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of a list: its items, the total count, and where it is."""
+
+    items: Sequence[T]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
 
 
 #: The current request's session, for views: ``from lms.db import db_session``.

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from lms.audit.services import record as audit
+from lms.db import Page
 from lms.i18n import gettext as _
 from lms.org.models import (
     ROLE_LABELS,
@@ -639,18 +640,6 @@ def export_employees(
 MAX_PAGE = 1_000_000
 
 
-@dataclass
-class Page:
-    items: Sequence[Employee]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-
 def search_employees(
     db: Session,
     actor: Employee,
@@ -660,7 +649,7 @@ def search_employees(
     status: EmploymentStatus | None = None,
     page: int = 1,
     page_size: int = 50,
-) -> Page:
+) -> Page[Employee]:
     """Employees that ``actor`` may see, filtered by 工号 prefix or name, unit subtree, status;
     ordered by 工号, one page at a time."""
     conditions: list[sa.ColumnElement[bool]] = [employee_scope(actor)]

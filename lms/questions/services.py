@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from lms.audit.services import record as audit
+from lms.db import Page
 from lms.i18n import gettext as _
 from lms.org.models import Employee
 from lms.questions.data import QuestionData
@@ -382,18 +383,6 @@ def versions(db: Session, question: Question) -> Sequence[QuestionVersion]:
     ).all()
 
 
-@dataclass
-class QuestionPage:
-    items: Sequence[Question]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-
 def search_questions(
     db: Session,
     *,
@@ -406,7 +395,7 @@ def search_questions(
     enabled: bool | None = None,
     page: int = 1,
     page_size: int = 50,
-) -> QuestionPage:
+) -> Page[Question]:
     """Questions filtered by bank, type, difficulty, knowledge point, post, words and state."""
     conditions: list[Any] = []
     if bank is not None:
@@ -436,7 +425,7 @@ def search_questions(
         .limit(page_size)
         .offset((max(1, page) - 1) * page_size)
     ).all()
-    return QuestionPage(items, total, max(1, page), page_size)
+    return Page(items, total, max(1, page), page_size)
 
 
 def label_values(db: Session, kind: str, bank: QuestionBank | None = None) -> list[str]:
