@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-#: ``shared/`` lies beside the project folder (on developers' machines and in CI alike).
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+#: ``shared/`` lies beside the project folder (on developers' machines and in CI alike);
+#: ``LMS_CORPUS_DIR`` points elsewhere.
+CORPUS = Path(
+    os.environ.get("LMS_CORPUS_DIR")
+    or Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+)
 
 
 @pytest.fixture(scope="session")
