@@ -1,0 +1,1 @@
+"""Courses and learning: the catalogue, lessons, study time, completion."""

@@ -1,0 +1,1 @@
+"""Training administration: programmes, the training ledger (培训台账), assignments."""

@@ -1,0 +1,108 @@
+"""The training ledger (培训台账), HR's own programmes, and assignments.
+
+Everything the reports count goes through :class:`LedgerEntry`: one row per person per
+completed activity, whether it was an online course, a classroom session, a study day or an
+imported record.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.db import Base, utcnow
+from lms.org.models import Employee
+
+
+class TrainingForm(enum.StrEnum):
+    """形式: how the training was given (the values are the words the bureau's files use)."""
+
+    online = "网络"
+    classroom = "面授"
+    practical = "实操"
+    study_day = "学习日"
+    meeting = "以会代训"
+
+
+class LedgerSource(enum.StrEnum):
+    online = "online"
+    session = "session"
+    imported = "import"
+
+
+def _values(members: type[enum.Enum]) -> list[str]:
+    return [m.value for m in members]
+
+
+class Programme(Base):
+    """A programme HR added (the built-in ones are in :mod:`lms.training.programmes`)."""
+
+    __tablename__ = "lms_programme"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LedgerEntry(Base):
+    """One person's one completed (or attended, or failed) training activity."""
+
+    __tablename__ = "lms_ledger_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(sa.ForeignKey("lms_employee.id"), index=True)
+    programme: Mapped[str] = mapped_column(sa.String(64), index=True)
+    course_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lms_course.id"), index=True)
+    #: the activity's name (the course title, the session's subject, the imported 项目)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    form: Mapped[TrainingForm] = mapped_column(
+        sa.Enum(TrainingForm, native_enum=False, length=20, values_callable=_values)
+    )
+    start_on: Mapped[date]
+    #: the row's date for the targets
+    end_on: Mapped[date] = mapped_column(index=True)
+    hours: Mapped[Decimal] = mapped_column(sa.Numeric(6, 1), default=Decimal(0))
+    score: Mapped[Decimal | None] = mapped_column(sa.Numeric(6, 2))
+    #: a row with passed False is kept but does not count as completed training
+    passed: Mapped[bool] = mapped_column(default=True)
+    source: Mapped[LedgerSource] = mapped_column(
+        sa.Enum(LedgerSource, native_enum=False, length=20, values_callable=_values)
+    )
+    #: what in the source made the row (``run:12``, ``session:4``, ``file.xlsx:17``): with
+    #: ``source`` it is unique, so that a completion or an import never writes a row twice
+    source_ref: Mapped[str] = mapped_column(sa.String(200))
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lms_employee.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    employee: Mapped[Employee] = relationship(foreign_keys=[employee_id])
+
+    __table_args__ = (
+        sa.UniqueConstraint("source", "source_ref", name="uq_lms_ledger_entry_source_ref"),
+        sa.Index("ix_lms_ledger_entry_employee_end", "employee_id", "end_on"),
+    )
+
+
+class Assignment(Base):
+    """A course assigned to one person, with a due date (assigning to a unit subtree or a post
+    creates one row per person)."""
+
+    __tablename__ = "lms_assignment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(sa.ForeignKey("lms_employee.id"), index=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("lms_course.id"), index=True)
+    due_on: Mapped[date | None]
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    #: manual, matrix (the training matrix), pack
+    origin: Mapped[str] = mapped_column(sa.String(20), default="manual")
+    assigned_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lms_employee.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    employee: Mapped[Employee] = relationship(foreign_keys=[employee_id])
