@@ -36,7 +36,7 @@ from lms.i18n import gettext as _
 from lms.questions import data as d
 from lms.questions.data import Choice, QuestionData
 from lms.questions.formats import Format, ParsedFile
-from lms.questions.formats.moodlexml import local_name, parse_xml
+from lms.questions.formats.xmlsafe import local_name, parse_xml
 from lms.questions.html import sanitise
 
 ROOTS = ("assessmentItem", "qti-assessment-item")
