@@ -16,6 +16,8 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from lms.courses.cli import courses_group
+
 
 class ProgressBar:
     """A click progress bar that appears on the first report (when the total is known)."""
@@ -50,6 +52,9 @@ def lms_commands() -> None:
     """Commands of the LMS (standalone: ``lms ...``; as a plugin: ``flask lms ...``)."""
 
 
+lms_commands.add_command(courses_group)
+
+
 @lms_commands.command("init")
 @with_appcontext
 def init_command() -> None:
@@ -73,8 +78,9 @@ def init_command() -> None:
 @click.option("--reset", is_flag=True, help="Delete all existing LMS data first.")
 @with_appcontext
 def demo_command(seed: int, employees: int, reset: bool) -> None:
-    """Build the fictional 龙城供电局 with its people and the shipped question banks, and print
-    the demo sign-ins."""
+    """Build the fictional 龙城供电局 with its people, the shipped question banks and course
+    catalogue, and print the demo sign-ins."""
+    from lms.courses.catalogue import import_shipped_catalogue
     from lms.demo import build_demo, has_data, reset_data
     from lms.migrate import upgrade
     from lms.questions.shipped import import_shipped_banks
@@ -97,10 +103,15 @@ def demo_command(seed: int, employees: int, reset: bool) -> None:
         banks = import_shipped_banks(session, types=app.extensions["lms"].question_types)
         if not banks.ok:
             fail(f"The shipped question banks did not import: {banks.errors[0]}")
+    with database.transaction() as session:
+        courses = import_shipped_catalogue(session)
+        if not courses.ok:
+            fail(f"The shipped course catalogue did not import: {courses.errors[0]}")
     click.echo("")
     click.echo(
         f"Question banks: {banks.imported} questions in {len(banks.details['banks'])} banks."
     )
+    click.echo(f"Courses: {courses.imported} courses.")
     click.echo(f"Demo bureau ready: {app.config['LMS_BUREAU_NAME']}. Sign in with:")
     for login in logins:
         credentials = f"工号 {login.emp_no:<10} password {login.password:<12}"
