@@ -73,6 +73,13 @@ SETTINGS: dict[str, Setting] = {
         True, "Add CSP, nosniff, frame and referrer headers to the LMS's responses.", bool
     ),
     "LMS_JOB_THREADS": Setting(2, "Threads of the in-process job runner.", int),
+    "LMS_HEARTBEAT_SECONDS": Setting(
+        15,
+        "Seconds between a lesson page's heartbeats while the page is visible; each heartbeat "
+        "credits the study time since the previous one, at most 30 s, so values above 30 are "
+        "treated as 30.",
+        int,
+    ),
 }
 
 

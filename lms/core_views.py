@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-from lms.db import db_session
+from lms.courses.learning import home_learning
+from lms.db import db_session, utcnow
 from lms.i18n import LOCALE_COOKIE
 from lms.org import services as org
 from lms.security import current_employee, is_local_path, login_required, unit_scope
@@ -20,7 +23,11 @@ def home():
         org.unit_tree(db_session, unit_scope(employee)) if employee.role.value != "employee" else []
     )
     summary = org.home_summary(db_session, employee)
-    return render_template("lms/core/home.html", units=units[:12], summary=summary)
+    today = utcnow().astimezone(ZoneInfo(current_app.config["LMS_TIMEZONE"])).date()
+    learning = home_learning(db_session, employee, today=today)
+    return render_template(
+        "lms/core/home.html", units=units[:12], summary=summary, learning=learning
+    )
 
 
 @bp.route("/language", methods=["POST"])

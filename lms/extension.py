@@ -171,6 +171,7 @@ def make_blueprint(standalone: bool) -> Blueprint:
     from lms import templating
     from lms.auth.views import bp as auth_bp
     from lms.core_views import bp as core_bp
+    from lms.courses.views import bp as courses_bp
     from lms.jobs.views import bp as jobs_bp
     from lms.org.views import bp as org_bp
     from lms.questions.views import bp as questions_bp
@@ -191,7 +192,7 @@ def make_blueprint(standalone: bool) -> Blueprint:
     else:
         bp.after_request(add_security_headers)
         bp.context_processor(templating.context)
-    for child in (core_bp, auth_bp, org_bp, jobs_bp, questions_bp):
+    for child in (core_bp, auth_bp, org_bp, jobs_bp, questions_bp, courses_bp):
         bp.register_blueprint(child)
     templating.register_error_pages(bp, standalone)
     return bp

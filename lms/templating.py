@@ -33,6 +33,7 @@ def static_url(filename: str) -> str:
 NAVIGATION = (
     # endpoint, label, roles that see it
     ("lms.core.home", lazy_gettext("Home"), None),
+    ("lms.courses.catalogue", lazy_gettext("Courses"), None),
     ("lms.org.my_record", lazy_gettext("My record"), None),
     ("lms.org.units", lazy_gettext("Units"), {Role.manager, Role.hr, Role.admin}),
     ("lms.org.employees", lazy_gettext("Employees"), {Role.manager, Role.hr, Role.admin}),
