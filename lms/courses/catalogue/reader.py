@@ -316,6 +316,10 @@ def _lessons(reader: _Reader, node: Node, course: CourseData, problems: list[Pro
             if "title" not in entries:
                 raise Invalid(item, "title", _("The lesson has no title."))
             lesson = LessonData(_required(entries["title"][1], "title", limit=200), line=line)
+            twin = next((other for other in course.lessons if other.title == lesson.title), None)
+            if twin is not None:
+                message = _("Lesson title also used at line %(line)d.", line=twin.line)
+                raise Invalid(entries["title"][1], "title", message)
             if "body" in entries:
                 lesson.body = _text(entries["body"][1], "body").strip()
             if "video_url" in entries:
