@@ -234,6 +234,7 @@ def read_course_file(data: bytes, file: str) -> tuple[CourseData | None, list[Pr
         _lessons(reader, top["lessons"][1], course, problems)
     except Invalid as problem:
         problems.append(Problem(file, problem.line, problem.field, problem.message))
+    problems.sort(key=lambda problem: problem.line or 0)
     return (None if problems else course), problems
 
 
