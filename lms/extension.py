@@ -79,6 +79,7 @@ class LMS:
             question_types=load_types(),
         )
         app.teardown_appcontext(close_session)
+        _warn_about_pdf_environment(app)
 
         self._init_login(app, owns_login)
         if standalone:
@@ -155,6 +156,14 @@ class LMS:
         app.jinja_env.globals.setdefault("lms_static", templating.static_url)
 
 
+def _warn_about_pdf_environment(app: Flask) -> None:
+    """Say at start-up, as a warning, what PDF rendering lacks (the app runs without it)."""
+    from lms.pdf import pdf_environment_problems
+
+    for problem in pdf_environment_problems():
+        app.logger.warning("PDF rendering: %s", problem)
+
+
 def default_sqlite_url(app: Flask) -> str:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     return "sqlite:///" + str(Path(app.instance_path) / "lms.db")
@@ -176,6 +185,7 @@ def make_blueprint(standalone: bool) -> Blueprint:
     from lms.org.views import bp as org_bp
     from lms.questions.views import bp as questions_bp
     from lms.security import add_security_headers, check_csrf
+    from lms.training.views import bp as training_bp
 
     bp = Blueprint(
         "lms",
@@ -192,7 +202,7 @@ def make_blueprint(standalone: bool) -> Blueprint:
     else:
         bp.after_request(add_security_headers)
         bp.context_processor(templating.context)
-    for child in (core_bp, auth_bp, org_bp, jobs_bp, questions_bp, courses_bp):
+    for child in (core_bp, auth_bp, org_bp, jobs_bp, questions_bp, courses_bp, training_bp):
         bp.register_blueprint(child)
     templating.register_error_pages(bp, standalone)
     return bp

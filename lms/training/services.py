@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from lms.org.models import Employee
+from lms.sheets import format_bool
 from lms.training.models import LedgerEntry, LedgerSource, TrainingForm
 
 
@@ -73,3 +77,210 @@ def entries_of(db: Session, employee_id: int) -> list[LedgerEntry]:
             .order_by(LedgerEntry.end_on.desc(), LedgerEntry.id.desc())
         )
     )
+
+
+# The personal training file (一人一档) ------------------------------------------------------
+
+#: The 教育培训台账's columns (DESIGN.md), then what the ledger adds: the activity's own name.
+LEDGER_SHEET_HEADERS = (
+    "姓名",
+    "工号",
+    "单位",
+    "岗位",
+    "项目",
+    "起止日期",
+    "学时",
+    "形式",
+    "成绩",
+    "合格",
+    "证书名称",
+    "证书编号",
+    "发证日期",
+    "有效期至",
+    "培训内容",
+)
+
+
+@dataclass(frozen=True)
+class Total:
+    """Totals of a group of ledger rows: rows, rows passed, and hours of the rows passed (a row
+    with 合格 否 is kept in the ledger but earns no hours, as it counts as no training)."""
+
+    key: Any  # the year (int), the programme code (str), or None for all rows
+    count: int
+    passed: int
+    hours: Decimal
+
+
+@dataclass(frozen=True)
+class RecordSummary:
+    """A person's totals: per year (newest first), per programme (most hours first), overall."""
+
+    by_year: list[Total]
+    by_programme: list[Total]
+    overall: Total
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    """A certificate as the training file shows it (the certificates domain provides them)."""
+
+    name: str  # 证书名称
+    serial: str  # 证书编号
+    issued_on: date  # 发证日期
+    valid_until: date | None  # 有效期至; None: no expiry
+    #: the ledger row it was issued for, if any (the XLSX shows it on that row)
+    ledger_entry_id: int | None = None
+
+
+def record_summary(db: Session, employee_id: int) -> RecordSummary:
+    """One person's totals per year (of the row's end date) and per programme, computed by the
+    database."""
+    year = sa.cast(sa.extract("year", LedgerEntry.end_on), sa.Integer).label("year")
+    measures = (
+        sa.func.count().label("count"),
+        sa.func.coalesce(sa.func.sum(sa.case((LedgerEntry.passed, 1), else_=0)), 0).label("passed"),
+        sa.type_coerce(
+            sa.func.coalesce(sa.func.sum(sa.case((LedgerEntry.passed, LedgerEntry.hours))), 0),
+            sa.Numeric(14, 1),
+        ).label("hours"),
+    )
+    mine = LedgerEntry.employee_id == employee_id
+
+    def totals(key: Any, order: Any) -> list[Total]:
+        rows = db.execute(sa.select(key, *measures).where(mine).group_by(key).order_by(*order))
+        return [_total(*row) for row in rows]
+
+    by_year = totals(year, [year.desc()])
+    by_programme = totals(
+        LedgerEntry.programme,
+        [measures[2].desc(), sa.func.count().desc(), LedgerEntry.programme],
+    )
+    overall = _total(None, *db.execute(sa.select(*measures).where(mine)).one())
+    return RecordSummary(by_year=by_year, by_programme=by_programme, overall=overall)
+
+
+def _total(key: Any, count: Any, passed: Any, hours: Any) -> Total:
+    return Total(
+        key=key,
+        count=int(count or 0),
+        passed=int(passed or 0),
+        hours=Decimal(hours or 0).quantize(Decimal("0.1")),
+    )
+
+
+def record_certificates(db: Session, employee_id: int) -> list[CertificateInfo]:
+    """The person's certificates for their training file.
+
+    A hook for the certificates domain, which fills it in; until then there are none (and the
+    file shows none: nothing is made up).
+    """
+    return []
+
+
+def format_number(value: Decimal | int | None) -> str:
+    """``2.0`` as ``2``, ``85.50`` as ``85.5``; None as an empty text."""
+    if value is None:
+        return ""
+    return format(Decimal(value).normalize(), "f")
+
+
+def date_range(start_on: date, end_on: date, separator: str = "至") -> str:
+    """起止日期: one date when the activity took one day."""
+    if start_on == end_on:
+        return end_on.isoformat()
+    return f"{start_on.isoformat()}{separator}{end_on.isoformat()}"
+
+
+def ledger_sheet(db: Session, employee: Employee) -> tuple[tuple[str, ...], list[list[Any]]]:
+    """The person's 教育培训台账 (newest first): headers and rows for a spreadsheet."""
+    from lms.training.programmes import all_programmes
+
+    programmes = all_programmes(db)
+    by_entry = {
+        c.ledger_entry_id: c for c in record_certificates(db, employee.id) if c.ledger_entry_id
+    }
+    rows = []
+    for entry in entries_of(db, employee.id):
+        certificate = by_entry.get(entry.id)
+        info = programmes.get(entry.programme)
+        rows.append(
+            [
+                employee.name,
+                employee.emp_no,
+                employee.unit.name,
+                employee.post.name if employee.post else "",
+                info.name if info else entry.programme,
+                date_range(entry.start_on, entry.end_on),
+                entry.hours,
+                entry.form.value,
+                entry.score,
+                format_bool(entry.passed),
+                certificate.name if certificate else "",
+                certificate.serial if certificate else "",
+                certificate.issued_on.isoformat() if certificate else "",
+                certificate.valid_until.isoformat()
+                if certificate and certificate.valid_until
+                else "",
+                entry.title,
+            ]
+        )
+    return LEDGER_SHEET_HEADERS, rows
+
+
+def training_file_document(
+    db: Session, employee: Employee, *, bureau_name: str, today: date
+) -> dict[str, Any]:
+    """The plain-data context of the training file's PDF: texts and numbers only, Chinese;
+    ``today`` is the bureau's date, printed on the file."""
+    from lms.training.programmes import all_programmes
+
+    programmes = all_programmes(db)
+
+    def programme_name(code: str) -> str:
+        info = programmes.get(code)
+        return info.name if info else code
+
+    def total(item: Total, label: str) -> dict[str, Any]:
+        return {
+            "label": label,
+            "count": item.count,
+            "passed": item.passed,
+            "hours": format_number(item.hours),
+        }
+
+    summary = record_summary(db, employee.id)
+    return {
+        "bureau_name": bureau_name,
+        "generated_on": today.isoformat(),
+        "person": {
+            "name": employee.name,
+            "emp_no": employee.emp_no,
+            "unit": employee.unit.name,
+            "post": employee.post.name if employee.post else "",
+        },
+        "rows": [
+            {
+                "dates": date_range(entry.start_on, entry.end_on),
+                "programme": programme_name(entry.programme),
+                "title": entry.title,
+                "form": entry.form.value,
+                "hours": format_number(entry.hours),
+                "score": format_number(entry.score),
+                "passed": format_bool(entry.passed),
+            }
+            for entry in entries_of(db, employee.id)
+        ],
+        "by_year": [total(t, f"{t.key}年") for t in summary.by_year],
+        "by_programme": [total(t, programme_name(t.key)) for t in summary.by_programme],
+        "overall": total(summary.overall, "合计"),
+        "certificates": [
+            {
+                "name": c.name,
+                "serial": c.serial,
+                "issued_on": c.issued_on.isoformat(),
+                "valid_until": c.valid_until.isoformat() if c.valid_until else "",
+            }
+            for c in record_certificates(db, employee.id)
+        ],
+    }
