@@ -24,6 +24,7 @@ from flask import (
     request,
     url_for,
 )
+from werkzeug.routing import BuildError
 
 from lms.courses import learning, services
 from lms.courses.models import Course, CourseRun, RunStatus
@@ -37,6 +38,8 @@ from lms.training.programmes import all_programmes
 bp = Blueprint("courses", __name__)
 
 LESSON_ENDPOINT = "lms.courses.lesson"
+#: the lesson files' download page (lms/courses/admin_views.py)
+ATTACHMENT_ENDPOINT = "lms.course_files.attachment"
 
 
 @bp.before_request
@@ -208,8 +211,12 @@ def lesson(run_id: int, lesson_id: int):
 
 
 def _attachment_url(run: CourseRun, attachment: dict[str, Any]) -> str | None:
-    """Where a lesson's attachment downloads from, when the app has such a page."""
-    return None
+    """Where a lesson's attachment downloads from (the course files' download page, which
+    decides who may fetch it); None while no such page is registered."""
+    try:
+        return url_for(ATTACHMENT_ENDPOINT, course_id=run.course_id, attachment_id=attachment["id"])
+    except BuildError:
+        return None
 
 
 @bp.route("/learn/<int:run_id>/lessons/<int:lesson_id>/beat", methods=["POST"])

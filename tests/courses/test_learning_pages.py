@@ -17,6 +17,7 @@ from lms.courses.models import (
     CompletionRule,
     CourseRun,
     CourseStatus,
+    LessonAttachment,
     LessonProgress,
     RunStatus,
 )
@@ -339,6 +340,25 @@ def test_video_link_https_only_opens_in_new_tab(db, me, create_course):
     assert location.endswith(f"/lessons/{first}")
     page = text_of(me.get(location.rsplit("/", 1)[0] + f"/{second}"))
     assert 'data-testid="video-link"' not in page and 'data-testid="previous-lesson"' in page
+
+
+def test_attachments_are_listed(app, db, me, create_course):
+    """A lesson's attachments are listed by name, linked to the download page when the app
+    has one."""
+    course = create_course(lessons=1)
+    attachment = LessonAttachment(
+        filename="安全规程.pdf", content_type="application/pdf", size=2048, sha256="0" * 64
+    )
+    course.lessons[0].attachments = [attachment]
+    db.commit()
+    with me.application.app_context():
+        services.publish(db, course, actor=None)
+        db.commit()
+    page = text_of(me.get(start(me, course)))
+    listed = re.search(r'<ul data-testid="attachments">(.*?)</ul>', page, re.S).group(1)
+    assert "安全规程.pdf" in listed and "2.0 KB" in listed
+    if "lms.course_files.attachment" in app.view_functions:
+        assert f'href="/courses/{course.id}/attachments/{attachment.id}"' in listed
 
 
 def test_lesson_page_carries_heartbeat_settings(app, db, me, create_course):
