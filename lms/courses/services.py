@@ -55,6 +55,8 @@ def snapshot(course: Course) -> dict[str, Any]:
                         "filename": a.filename,
                         "content_type": a.content_type,
                         "size": a.size,
+                        # the stored file, so that this version keeps it after a removal
+                        "sha256": a.sha256,
                     }
                     for a in lesson.attachments
                 ],
