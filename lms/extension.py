@@ -180,6 +180,8 @@ def make_blueprint(standalone: bool) -> Blueprint:
     from lms import templating
     from lms.auth.views import bp as auth_bp
     from lms.core_views import bp as core_bp
+    from lms.courses.admin_views import bp as course_admin_bp
+    from lms.courses.admin_views import files_bp as course_files_bp
     from lms.courses.views import bp as courses_bp
     from lms.jobs.views import bp as jobs_bp
     from lms.org.views import bp as org_bp
@@ -203,6 +205,8 @@ def make_blueprint(standalone: bool) -> Blueprint:
         bp.after_request(add_security_headers)
         bp.context_processor(templating.context)
     for child in (core_bp, auth_bp, org_bp, jobs_bp, questions_bp, courses_bp, training_bp):
+        bp.register_blueprint(child)
+    for child in (course_admin_bp, course_files_bp):
         bp.register_blueprint(child)
     templating.register_error_pages(bp, standalone)
     return bp
