@@ -58,8 +58,63 @@ def _build_app(base: Path) -> Any:
                 "SESSION_COOKIE_SECURE": False,
                 "LMS_ARGON2_TIME_COST": 1,
                 "LMS_ARGON2_MEMORY_KIB": 1024,
+                # Lesson pages beat every second, so that studying a lesson takes seconds.
+                "LMS_HEARTBEAT_SECONDS": 1,
             }
         )
+
+
+#: Courses the site adds to the demo bureau for the learning tests (the shipped catalogue's
+#: courses end in exams, which a browser test of the lessons alone cannot pass).
+LEARNING_COURSE = {"code": "E2E-LEARN", "title": "安全用电常识（测试课程）", "hours": "1.5"}
+HIDDEN_TAB_COURSE = {"code": "E2E-HIDDEN", "title": "供电服务承诺（测试课程）", "hours": "1"}
+
+
+def _add_learning_courses(session: Any, employee_emp_no: str, other_id: int) -> None:
+    """Two small published courses under the minimum-time rule: the first, with two lessons of
+    two seconds each, assigned to ``employee_emp_no`` and due in a week, and also started by the
+    employee ``other_id`` (whose run the first must not reach); the second with a long lesson
+    (for watching heartbeats stop while the tab is hidden)."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from lms.courses import services
+    from lms.courses.models import CompletionRule, Course, Lesson
+    from lms.org.models import Employee
+    from lms.training.models import Assignment
+
+    courses = []
+    for spec, lessons in (
+        (LEARNING_COURSE, [("用电安全的基本知识", 2), ("触电急救", 2)]),
+        (HIDDEN_TAB_COURSE, [("十项承诺", 600)]),
+    ):
+        course = Course(
+            code=spec["code"],
+            title=spec["title"],
+            programme="safety",
+            hours=Decimal(spec["hours"]),
+            summary="浏览器测试用的小课程。",
+            completion_rule=CompletionRule.min_time,
+        )
+        course.lessons = [
+            Lesson(position=i, title=title, body=f"## {title}\n\n本课的**要点**。", min_seconds=s)
+            for i, (title, s) in enumerate(lessons, start=1)
+        ]
+        session.add(course)
+        session.flush()
+        services.publish(session, course, actor=None)
+        courses.append(course)
+    employee = session.scalar(sa.select(Employee).where(Employee.emp_no == employee_emp_no))
+    session.add(
+        Assignment(
+            employee_id=employee.id,
+            course_id=courses[0].id,
+            due_on=date.today() + timedelta(days=7),
+        )
+    )
+    other = session.get(Employee, other_id)
+    run = services.start_run(session, other, courses[0])
+    services.view_lesson(session, run, courses[0].lessons[0].id)
 
 
 @pytest.fixture(scope="session")
@@ -98,6 +153,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             .order_by(Employee.unit_id == own_unit, Employee.id)  # another unit if there is one
             .limit(1)
         ).one()
+    with database.transaction() as session:
+        _add_learning_courses(session, by_role["employee"].emp_no, other.id)
     accounts = {
         role: Account(
             role=role,
