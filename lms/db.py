@@ -158,6 +158,16 @@ def get_session() -> Session:
     return g._lms_session
 
 
+def use_write_session() -> None:
+    """Give this request a write session even though its method is safe (a GET that records
+    something, such as opening a lesson). Read sessions start a deferred transaction on SQLite,
+    whose first write fails at once if another writer committed since its first read; a write
+    session takes the lock at its start (``BEGIN IMMEDIATE``), as POST requests do. Call it
+    before the request's session is first used."""
+    if "_lms_session" not in g:
+        g._lms_session = get_database().session(write=True)
+
+
 def close_session(exc: BaseException | None = None) -> None:
     """Teardown: roll back whatever the request did not commit, and close the session."""
     session = g.pop("_lms_session", None)

@@ -52,8 +52,28 @@ def published_course(db: Session, course_id: int) -> Course | None:
     )
 
 
+def visible_course(db: Session, employee: Employee, course_id: int) -> Course | None:
+    """A course the employee may open: published, or retired when they had started it (a retired
+    course leaves the catalogue, but the runs already under way carry on)."""
+    if not valid_id(course_id):
+        return None
+    started = sa.exists().where(
+        CourseRun.course_id == Course.id, CourseRun.employee_id == employee.id
+    )
+    return db.scalar(
+        sa.select(Course).where(
+            Course.id == course_id,
+            sa.or_(
+                Course.status == CourseStatus.published,
+                sa.and_(Course.status == CourseStatus.retired, started),
+            ),
+        )
+    )
+
+
 def my_run(db: Session, employee: Employee, run_id: int) -> CourseRun | None:
-    """The employee's own run ``run_id`` of a published course; None for anyone else's run."""
+    """The employee's own run ``run_id`` of a published or retired course (runs under way carry
+    on after a course is retired); None for anyone else's run."""
     if not valid_id(run_id):
         return None
     return db.scalar(
@@ -62,7 +82,7 @@ def my_run(db: Session, employee: Employee, run_id: int) -> CourseRun | None:
         .where(
             CourseRun.id == run_id,
             CourseRun.employee_id == employee.id,
-            Course.status == CourseStatus.published,
+            Course.status.in_([CourseStatus.published, CourseStatus.retired]),
         )
     )
 

@@ -1,8 +1,9 @@
 """Learning pages for every signed-in employee: the catalogue, a course with its lessons and
 progress, starting a run, a lesson page (which beats while visible), completion.
 
-A draft or retired course, and anyone else's run, answer 404. Study time is credited by
-:func:`lms.courses.services.heartbeat` from the lesson page's heartbeats (``lms.js``).
+A draft, a retired course (unless one had started it) and anyone else's run answer 404. Study
+time is credited by :func:`lms.courses.services.heartbeat` from the lesson page's heartbeats
+(``lms.js``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -27,8 +27,8 @@ from flask import (
 from werkzeug.routing import BuildError
 
 from lms.courses import learning, services
-from lms.courses.models import Course, CourseRun, RunStatus
-from lms.db import db_session, get_database, utcnow
+from lms.courses.models import Course, CourseRun, CourseStatus, RunStatus
+from lms.db import db_session, use_write_session, utcnow
 from lms.i18n import gettext as _
 from lms.org.models import Post
 from lms.questions.html import markdown_to_html
@@ -44,12 +44,9 @@ ATTACHMENT_ENDPOINT = "lms.course_files.attachment"
 
 @bp.before_request
 def _write_session_for_lesson_pages() -> None:
-    """Opening a lesson records it, a write in a GET request. GET requests get a read session,
-    which on SQLite starts a deferred transaction: its first write fails at once if another
-    writer committed since its first read. The lesson page takes the write lock from the start
-    (``BEGIN IMMEDIATE``), as POST requests do."""
-    if request.endpoint == LESSON_ENDPOINT and "_lms_session" not in g:
-        g._lms_session = get_database().session(write=True)
+    """Opening a lesson records it: a GET that writes needs a write session."""
+    if request.endpoint == LESSON_ENDPOINT:
+        use_write_session()
 
 
 def today() -> Any:
@@ -63,7 +60,7 @@ def heartbeat_seconds() -> int:
 
 
 def _course_or_404(course_id: int) -> Course:
-    course = learning.published_course(db_session, course_id)
+    course = learning.visible_course(db_session, current_employee(), course_id)
     if course is None:
         abort(404)
     return course
@@ -156,6 +153,9 @@ def start(course_id: int):
         flash(_("Complete the prerequisite courses first."), "error")
         return redirect(url_for(".course", course_id=course.id))
     run = services.open_run(db_session, me, course)
+    if run is None and course.status is not CourseStatus.published:
+        flash(_("This course has been retired: it can no longer be started."), "error")
+        return redirect(url_for(".course", course_id=course.id))
     if run is None:
         latest = learning.latest_run(db_session, me, course)
         if latest is not None and learning.open_assignment(db_session, me, course) is None:

@@ -655,3 +655,24 @@ def test_manager_home_keeps_the_unit_summary(db, create_employee, login, client)
     login(manager)
     page = text_of(client.get("/"))
     assert 'data-testid="home-assigned"' in page and "My units" in page
+
+
+def test_a_retired_course_lets_started_runs_carry_on(
+    app, db, client, login, create_employee, create_course
+):
+    """Retiring a course hides it from those who never started it; a started run carries on."""
+    from lms.courses.models import CourseStatus
+
+    learner, other = create_employee(), create_employee()
+    course = create_course(lessons=1)
+    login(learner)
+    token = csrf_token(client, f"/courses/{course.id}")
+    started = client.post(f"/courses/{course.id}/start", data={"csrf_token": token})
+    assert started.status_code == 302 and "/learn/" in started.headers["Location"]
+    db.get(type(course), course.id).status = CourseStatus.retired
+    db.commit()
+    assert client.get(started.headers["Location"]).status_code == 200
+    assert client.get(f"/courses/{course.id}").status_code == 200
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(other)
+    assert client.get(f"/courses/{course.id}").status_code == 404
