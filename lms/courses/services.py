@@ -172,7 +172,8 @@ def heartbeat(
     progress = _progress(db, run, lesson_id)
     if progress.last_beat_at is not None:
         elapsed = (now - progress.last_beat_at).total_seconds()
-        credit = int(max(0.0, min(elapsed, MAX_BEAT_SECONDS)))
+        # Rounded, not truncated: beats a little under a second apart would otherwise earn 0.
+        credit = round(max(0.0, min(elapsed, MAX_BEAT_SECONDS)))
         progress.seconds += credit
         run.seconds += credit
     progress.last_beat_at = now

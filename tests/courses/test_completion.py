@@ -114,3 +114,19 @@ def test_a_draft_cannot_be_studied(app, db, create_employee, create_course):
     course = create_course(published=False)
     with app.app_context(), pytest.raises(ValueError):
         services.start_run(db, employee, course)
+
+
+def test_heartbeat_credit_is_rounded(app, db, create_employee, create_course):
+    """Beats slightly under the interval apart still earn their time (no truncation to 0)."""
+    employee = create_employee()
+    course = create_course(rule=CompletionRule.min_time, min_seconds=3, lessons=1)
+    lesson_id = course.lessons[0].id
+    start = utcnow()
+    with app.app_context():
+        run = services.start_run(db, employee, course)
+        services.view_lesson(db, run, lesson_id, now=start)
+        for beat in range(1, 4):
+            progress = services.heartbeat(
+                db, run, lesson_id, now=start + timedelta(seconds=beat * 0.95)
+            )
+        assert progress.seconds == 3 and progress.done_at is not None
