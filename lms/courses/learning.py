@@ -223,11 +223,12 @@ def prerequisites(db: Session, employee: Employee, course: Course) -> list[Prere
 def exam_required(snapshot: dict[str, Any]) -> bool:
     """Whether a course version completes through an exam rather than on its lessons alone.
 
-    A course that draws on question banks has an exam; the exam, on a pass, completes the run
-    (``services.complete_run``). Until the exams are built such a course cannot be completed
-    from the course page.
+    A version with an exam (the snapshot's ``exam``, which the exams issue sets when a course gets
+    its paper) completes when the exam is passed: the exam calls ``services.complete_run``. The
+    banks a course names are where its exam will draw from; they are not an exam by themselves,
+    so until a course has its exam it completes on its lessons.
     """
-    return bool(snapshot.get("bank_codes"))
+    return bool(snapshot.get("exam"))
 
 
 @dataclass

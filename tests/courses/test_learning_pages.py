@@ -519,14 +519,14 @@ def test_minimum_time_rule_blocks_completion_until_studied(db, me, employee, cre
 
 
 def test_course_with_an_exam_is_not_completed_here(db, me, employee, create_course):
-    """A course that draws on question banks says an exam is required and does not complete
-    from the course page (the exam completes it)."""
+    """A course version with an exam says so and does not complete from the course page (the
+    exam completes it)."""
+    from lms.courses.models import CourseVersion
+
     course = create_course(lessons=1)
-    course.bank_codes = ["service-standards"]
+    version = db.scalars(sa.select(CourseVersion).where(CourseVersion.course_id == course.id)).one()
+    version.snapshot = {**version.snapshot, "exam": "paper-1"}
     db.commit()
-    with me.application.app_context():
-        services.publish(db, course, actor=None)
-        db.commit()
     me.get(start(me, course))
     run = run_of(db, employee, course)
     page = text_of(me.get(f"/courses/{course.id}"))
@@ -535,6 +535,22 @@ def test_course_with_an_exam_is_not_completed_here(db, me, employee, create_cour
     response = me.post(f"/learn/{run.id}/complete", data={"csrf_token": token})
     assert "completed by passing its exam" in text_of(me.get(response.headers["Location"]))
     assert ledger_rows(db) == []
+
+
+def test_banks_alone_are_not_an_exam(db, me, employee, create_course):
+    """A course naming the banks its future exam draws on completes on its lessons until it has
+    an exam."""
+    course = create_course(lessons=1)
+    course.bank_codes = ["service-standards"]
+    db.commit()
+    with me.application.app_context():
+        services.publish(db, course, actor=None)
+        db.commit()
+    me.get(start(me, course))
+    run = run_of(db, employee, course)
+    token = form_token(me, f"/courses/{course.id}")
+    me.post(f"/learn/{run.id}/complete", data={"csrf_token": token})
+    assert len(ledger_rows(db)) == 1
 
 
 def test_two_simultaneous_completion_requests_give_one_row(app, db, employee, create_course, me):
