@@ -24,7 +24,7 @@ def courses_group() -> None:
 def courses_import(files: tuple[str, ...], as_json: bool, dry_run: bool) -> None:
     """Import course catalogue files (YAML, one course each): all or nothing, upsert by code;
     a course whose content changed is published as a new version."""
-    from lms.cli import _where, fail
+    from lms.cli.output import fail, where
     from lms.courses.catalogue import import_catalogue
 
     paths = [Path(file) for file in files]
@@ -57,9 +57,9 @@ def courses_import(files: tuple[str, ...], as_json: bool, dry_run: bool) -> None
         click.echo(json.dumps(output, ensure_ascii=False))
     else:
         for warning in output["warnings"]:
-            click.echo(f"warning: {_where(warning)}: {warning['message']}", err=True)
+            click.echo(f"warning: {where(warning)}: {warning['message']}", err=True)
         for error in output["errors"]:
-            click.echo(f"{_where(error)}: {error['message']}", err=True)
+            click.echo(f"{where(error)}: {error['message']}", err=True)
     if result.errors:
         # A one-line reason on stderr, also with --json (whose object on stdout has the details).
         click.echo(f"{label}: {len(result.errors)} error(s); nothing was imported.", err=True)

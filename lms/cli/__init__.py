@@ -1,0 +1,125 @@
+"""The ``lms`` command: a Flask CLI group (so ``lms run`` and ``lms routes`` work too).
+
+Commands are thin wrappers over services. Exit code 0 on success; otherwise non-zero with the
+reason on stderr. Import commands take ``--json`` and then print one JSON object.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from lms.cli.output import ProgressBar, fail
+from lms.courses.cli import courses_group
+from lms.org.cli import units_group, users_group
+from lms.questions.cli import banks_group
+
+
+@click.group("lms", help="The LMS's own commands.")
+def lms_commands() -> None:
+    """Commands of the LMS (standalone: ``lms ...``; as a plugin: ``flask lms ...``)."""
+
+
+for group in (units_group, users_group, banks_group, courses_group):
+    lms_commands.add_command(group)
+
+
+@lms_commands.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database tables to the newest version."""
+    from lms.migrate import current_revision, upgrade
+
+    upgrade(current_app._get_current_object())
+    click.echo(f"Database at revision {current_revision(current_app._get_current_object())}.")
+
+
+@lms_commands.command("demo")
+@click.option(
+    "--seed",
+    default=1,
+    show_default=True,
+    help="Random seed: the same seed builds the same bureau.",
+)
+@click.option(
+    "--employees", default=1800, show_default=True, help="About how many employees to create."
+)
+@click.option("--reset", is_flag=True, help="Delete all existing LMS data first.")
+@with_appcontext
+def demo_command(seed: int, employees: int, reset: bool) -> None:
+    """Build the fictional 龙城供电局 with its people, the shipped question banks and course
+    catalogue, and print the demo sign-ins."""
+    from lms.courses.catalogue import import_shipped_catalogue
+    from lms.demo import build_demo, has_data, reset_data
+    from lms.migrate import upgrade
+    from lms.questions.shipped import import_shipped_banks
+
+    app = current_app._get_current_object()
+    upgrade(app)
+    database = app.extensions["lms"].db
+    with database.transaction() as session:
+        if has_data(session):
+            if not reset:
+                fail("The database already has data: use `lms demo --reset` to replace it.", 2)
+            reset_data(session)
+    bar = ProgressBar("Building the demo bureau")
+    try:
+        with database.transaction() as session:
+            logins = build_demo(session, seed=seed, employees=employees, progress=bar)
+    finally:
+        bar.close()
+    with database.transaction() as session:
+        banks = import_shipped_banks(session, types=app.extensions["lms"].question_types)
+        if not banks.ok:
+            fail(f"The shipped question banks did not import: {banks.errors[0]}")
+    with database.transaction() as session:
+        courses = import_shipped_catalogue(session)
+        if not courses.ok:
+            fail(f"The shipped course catalogue did not import: {courses.errors[0]}")
+    click.echo("")
+    click.echo(
+        f"Question banks: {banks.imported} questions in {len(banks.details['banks'])} banks."
+    )
+    click.echo(f"Courses: {courses.imported} courses.")
+    click.echo(f"Demo bureau ready: {app.config['LMS_BUREAU_NAME']}. Sign in with:")
+    for login in logins:
+        credentials = f"工号 {login.emp_no:<10} password {login.password:<12}"
+        click.echo(f"  {login.role:<9} {credentials} {login.name} ({login.unit})")
+
+
+def _make_app() -> Any:
+    from lms import create_app
+
+    return create_app()
+
+
+class LMSGroup(FlaskGroup):
+    """``lms``: Flask's own commands (run, routes, shell) plus the LMS's."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(create_app=_make_app, **kwargs)
+        for name, command in lms_commands.commands.items():
+            self.add_command(command, name)
+
+
+cli = LMSGroup(name="lms", help="Training and certification for a power-supply bureau.")
+
+SETUP_COMMANDS = {"init", "demo"}
+
+
+def main() -> None:
+    """Console script entry point. ``init`` and ``demo`` create the instance secret key first, so
+    that a fresh installation starts without any configuration."""
+    args = sys.argv[1:]
+    if args and args[0] in SETUP_COMMANDS and not os.environ.get("LMS_SECRET_KEY"):
+        from flask import Flask
+
+        from lms import ensure_secret_file, instance_path
+
+        ensure_secret_file(Flask("lms", instance_path=instance_path()).instance_path)
+    cli.main(prog_name="lms")
