@@ -336,3 +336,17 @@ def test_utc_datetime_round_trip(app, db):
         assert raw.replace(tzinfo=None) == datetime(2026, 3, 15, 0, 30)
     else:  # SQLite keeps text
         assert str(raw).startswith("2026-03-15 00:30")
+
+
+def test_lms_command_without_secret_says_so_in_one_line(tmp_path):
+    """The lms command in an unconfigured instance exits 2 with one line, not a traceback."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LMS_INSTANCE_PATH": str(tmp_path / "none")}
+    env.pop("LMS_SECRET_KEY", None)
+    script = "import sys; sys.argv = ['lms', 'routes']; from lms.cli import main; main()"
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "lms init" in done.stderr

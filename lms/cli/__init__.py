@@ -93,9 +93,15 @@ def demo_command(seed: int, employees: int, reset: bool) -> None:
 
 
 def _make_app() -> Any:
+    """The standalone app; a configuration problem is one line on stderr, not a traceback."""
     from lms import create_app
+    from lms.config import ConfigurationError
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigurationError as exc:
+        click.echo(f"lms: {exc}", err=True)
+        sys.exit(2)
 
 
 class LMSGroup(FlaskGroup):
