@@ -10,6 +10,14 @@ from lms.courses.models import (
     LessonAttachment,
     LessonProgress,
 )
+from lms.exams.models import (
+    AttemptAnswer,
+    AttemptItem,
+    ExamAttempt,
+    ExamDrawRule,
+    ExamPaper,
+    ExamPaperQuestion,
+)
 from lms.jobs.models import Job
 from lms.org.models import Employee, EmployeeMove, Post, Unit
 from lms.questions.models import Question, QuestionBank, QuestionLabel, QuestionVersion
@@ -17,12 +25,18 @@ from lms.training.models import Assignment, LedgerEntry, Programme
 
 __all__ = [
     "Assignment",
+    "AttemptAnswer",
+    "AttemptItem",
     "AuditEntry",
     "Course",
     "CourseRun",
     "CourseVersion",
     "Employee",
     "EmployeeMove",
+    "ExamAttempt",
+    "ExamDrawRule",
+    "ExamPaper",
+    "ExamPaperQuestion",
     "Job",
     "LedgerEntry",
     "Lesson",

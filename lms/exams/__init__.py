@@ -1,0 +1,1 @@
+"""Exams: papers (fixed or drawn from banks), attempts, answers and grading."""

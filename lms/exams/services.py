@@ -1,0 +1,500 @@
+"""Exam services: drawing and freezing a paper for a candidate, saving answers, submitting and
+grading exactly once, finishing overdue attempts, and the review a candidate may see.
+
+The server's clock decides: every call takes ``now`` and compares it with the attempt's
+``deadline_at`` plus the paper's grace. Services only ``flush()``; the caller commits.
+
+Concurrency: a save locks the attempt row (``FOR UPDATE`` on PostgreSQL; on SQLite write
+sessions already hold the database's write lock) before checking its state, and a submit flips
+the state with a conditional UPDATE, which waits for that lock. So a save either commits before
+the submit reads the answers (and is graded) or sees the attempt finished (and is refused).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from lms.exams.models import (
+    AttemptAnswer,
+    AttemptItem,
+    AttemptState,
+    ExamAttempt,
+    ExamDrawRule,
+    ExamPaper,
+    PaperKind,
+    ReviewPolicy,
+)
+from lms.org.models import Employee
+from lms.questions.data import QuestionData
+from lms.questions.models import Question, QuestionLabel, QuestionVersion
+from lms.questions.types import MultipleChoice, QuestionType, SingleChoice, registry
+
+OPEN_STATES = (AttemptState.in_progress, AttemptState.overdue)
+CENT = Decimal("0.01")
+_random = secrets.SystemRandom()
+
+
+class ExamError(ValueError):
+    """An exam action that is not allowed now (the message says why)."""
+
+
+class AttemptClosed(ExamError):
+    """The attempt no longer takes answers: finished, or past its deadline and grace."""
+
+
+class AlreadyFinished(ExamError):
+    """The attempt was finished already (by another submit, or by the periodic job)."""
+
+
+# -- papers and drawing ------------------------------------------------------------------------
+
+
+def _rule_query(rule: ExamDrawRule) -> sa.Select[tuple[int]]:
+    """Ids of the enabled questions a rule may draw from."""
+    query = sa.select(Question.id).where(Question.bank_id == rule.bank_id, Question.enabled)
+    if rule.type:
+        query = query.where(Question.type == rule.type)
+    if rule.difficulty is not None:
+        query = query.where(Question.difficulty == rule.difficulty)
+    if rule.knowledge_point:
+        query = query.where(
+            sa.exists().where(
+                QuestionLabel.question_id == Question.id,
+                QuestionLabel.kind == "knowledge_point",
+                QuestionLabel.value == rule.knowledge_point,
+            )
+        )
+    return query.order_by(Question.id)
+
+
+def preview_draw(db: Session, paper: ExamPaper) -> list[tuple[ExamDrawRule, int, int]]:
+    """Each rule of a drawn paper with the questions available to it and the count it needs.
+
+    ``available`` counts each rule alone; rules that overlap share questions, so the draw also
+    checks for duplicates (see :func:`start_attempt`).
+    """
+    return [(rule, len(db.scalars(_rule_query(rule)).all()), rule.count) for rule in paper.rules]
+
+
+def _draw(db: Session, paper: ExamPaper) -> list[tuple[int, Decimal]]:
+    """The (question id, points) of a new attempt, in paper order (before any shuffle)."""
+    if paper.kind is PaperKind.fixed:
+        enabled = set(
+            db.scalars(
+                sa.select(Question.id).where(
+                    Question.id.in_([q.question_id for q in paper.questions]), Question.enabled
+                )
+            )
+        )
+        return [(q.question_id, q.points) for q in paper.questions if q.question_id in enabled]
+    chosen: list[tuple[int, Decimal]] = []
+    taken: set[int] = set()
+    for rule in paper.rules:
+        pool = [qid for qid in db.scalars(_rule_query(rule)) if qid not in taken]
+        if len(pool) < rule.count:
+            raise ExamError(
+                f"rule {rule.id} needs {rule.count} questions but only {len(pool)} are available"
+            )
+        for qid in _random.sample(pool, rule.count):
+            taken.add(qid)
+            chosen.append((qid, rule.points_each))
+    return chosen
+
+
+def _attempts(db: Session, paper: ExamPaper, employee: Employee) -> list[ExamAttempt]:
+    return list(
+        db.scalars(
+            sa.select(ExamAttempt)
+            .where(ExamAttempt.paper_id == paper.id, ExamAttempt.employee_id == employee.id)
+            .order_by(ExamAttempt.number)
+        )
+    )
+
+
+def start_attempt(
+    db: Session, paper: ExamPaper, employee: Employee, *, now: datetime
+) -> ExamAttempt:
+    """The employee's open attempt at the paper, or a new one with its questions drawn and frozen.
+
+    Refused (:class:`ExamError`) before the paper opens or after it closes, when the attempts
+    are used up, or before the retake wait has passed since the last attempt finished.
+    """
+    if paper.opens_at is not None and now < paper.opens_at:
+        raise ExamError("the exam is not open yet")
+    if paper.closes_at is not None and now >= paper.closes_at:
+        raise ExamError("the exam is closed")
+    previous = _attempts(db, paper, employee)
+    for attempt in previous:
+        if attempt.state in OPEN_STATES:
+            return attempt  # resume: one open attempt per person and paper
+    if paper.max_attempts and len(previous) >= paper.max_attempts:
+        raise ExamError("no attempts left")
+    if previous and paper.retake_wait_hours:
+        last_end = max(a.finished_at or a.started_at for a in previous)
+        if now < last_end + timedelta(hours=paper.retake_wait_hours):
+            raise ExamError("the retake wait has not passed yet")
+
+    drawn = _draw(db, paper)
+    if not drawn:
+        raise ExamError("the paper has no questions")
+    if paper.shuffle_questions:
+        _random.shuffle(drawn)
+    questions = {
+        q.id: q
+        for q in db.scalars(sa.select(Question).where(Question.id.in_([d for d, _ in drawn])))
+    }
+    versions = _versions(db, [(qid, questions[qid].current_number) for qid, _ in drawn])
+    deadline = None
+    if paper.time_limit_minutes:
+        deadline = now + timedelta(minutes=paper.time_limit_minutes)
+    if paper.closes_at is not None:
+        deadline = paper.closes_at if deadline is None else min(deadline, paper.closes_at)
+    attempt = ExamAttempt(
+        paper_id=paper.id,
+        employee_id=employee.id,
+        number=len(previous) + 1,
+        state=AttemptState.in_progress,
+        started_at=now,
+        deadline_at=deadline,
+        max_score=sum((points for _, points in drawn), Decimal(0)),
+        graded=False,
+    )
+    db.add(attempt)
+    db.flush()
+    for position, (qid, points) in enumerate(drawn, start=1):
+        number = questions[qid].current_number
+        data = versions[(qid, number)]
+        order = list(range(len(data.choices))) if _has_options(data) else []
+        if paper.shuffle_options:
+            _random.shuffle(order)
+        db.add(
+            AttemptItem(
+                attempt_id=attempt.id,
+                position=position,
+                question_id=qid,
+                version_number=number,
+                points=points,
+                option_order=order,
+                public_key=secrets.token_urlsafe(16),
+            )
+        )
+    db.flush()
+    return attempt
+
+
+def _has_options(data: QuestionData) -> bool:
+    return isinstance(registry().for_question(data), SingleChoice)
+
+
+def _versions(db: Session, keys: list[tuple[int, int]]) -> dict[tuple[int, int], QuestionData]:
+    """The question data of (question id, version number) pairs, in one query."""
+    if not keys:
+        return {}
+    rows = db.execute(
+        sa.select(QuestionVersion.question_id, QuestionVersion.number, QuestionVersion.data).where(
+            sa.tuple_(QuestionVersion.question_id, QuestionVersion.number).in_(keys)
+        )
+    )
+    return {(qid, number): QuestionData.from_dict(data) for qid, number, data in rows}
+
+
+# -- during the attempt ------------------------------------------------------------------------
+
+
+def _items(db: Session, attempt: ExamAttempt) -> list[tuple[AttemptItem, QuestionData]]:
+    items = list(
+        db.scalars(
+            sa.select(AttemptItem)
+            .where(AttemptItem.attempt_id == attempt.id)
+            .order_by(AttemptItem.position)
+        )
+    )
+    versions = _versions(db, [(i.question_id, i.version_number) for i in items])
+    return [(item, versions[(item.question_id, item.version_number)]) for item in items]
+
+
+def _answers(db: Session, attempt: ExamAttempt) -> dict[int, AttemptAnswer]:
+    return {
+        a.item_id: a
+        for a in db.scalars(sa.select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id))
+    }
+
+
+def _to_shown(item: AttemptItem, response: Any) -> Any:
+    """A stored response (original option indexes) in the attempt's shown positions."""
+    if not item.option_order:
+        return response
+    position = {original: shown for shown, original in enumerate(item.option_order)}
+    if isinstance(response, list):
+        return sorted(position[r] for r in response if r in position)
+    return position.get(response) if isinstance(response, int) else None
+
+
+def _to_original(item: AttemptItem, response: Any) -> Any:
+    """A response in shown positions mapped back to the question's own option indexes."""
+    if not item.option_order:
+        return response
+    count = len(item.option_order)
+
+    def index(value: Any) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < count:
+            raise ExamError("not an option of this question")
+        return item.option_order[value]
+
+    if isinstance(response, list):
+        return sorted({index(v) for v in response})
+    return index(response)
+
+
+def public_items(db: Session, attempt: ExamAttempt) -> list[dict[str, Any]]:
+    """What a page may send during the attempt: per item its public key, position, points, the
+    type's public view (options in the attempt's order; their identifiers are those positions)
+    and the saved response in the same positions. No answers, fractions, feedback or ids."""
+    answers = _answers(db, attempt)
+    result = []
+    for item, data in _items(db, attempt):
+        view = registry().for_question(data).public(data)
+        if item.option_order and "options" in view:
+            view["options"] = [view["options"][i] for i in item.option_order]
+        answer = answers.get(item.id)
+        result.append(
+            {
+                "key": item.public_key,
+                "position": item.position,
+                "points": str(item.points),
+                "question": view,
+                "response": None if answer is None else _to_shown(item, answer.response),
+            }
+        )
+    return result
+
+
+def accepts_answers(attempt: ExamAttempt, now: datetime) -> bool:
+    """Whether the attempt still takes answers at ``now`` (the deadline plus the grace)."""
+    if attempt.state not in OPEN_STATES:
+        return False
+    if attempt.deadline_at is None:
+        return True
+    return now <= attempt.deadline_at + timedelta(seconds=attempt.paper.grace_seconds)
+
+
+def _lock(db: Session, attempt: ExamAttempt) -> ExamAttempt:
+    """Re-read the attempt under a row lock, so that a save and a submit do not interleave."""
+    return db.scalars(
+        sa.select(ExamAttempt)
+        .where(ExamAttempt.id == attempt.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def save_answer(
+    db: Session, attempt: ExamAttempt, public_key: str, response: Any, *, now: datetime
+) -> None:
+    """Save the response (in shown option positions) to the item; the last save wins.
+
+    Raises :class:`AttemptClosed` on a finished attempt or after the deadline plus grace, and
+    :class:`ExamError` for an unknown item or option.
+    """
+    attempt = _lock(db, attempt)
+    if not accepts_answers(attempt, now):
+        raise AttemptClosed("the attempt no longer takes answers")
+    item = db.scalars(
+        sa.select(AttemptItem).where(
+            AttemptItem.attempt_id == attempt.id, AttemptItem.public_key == public_key
+        )
+    ).first()
+    if item is None:
+        raise ExamError("no such question in this attempt")
+    stored = _to_original(item, response)
+    values = {"attempt_id": attempt.id, "item_id": item.id, "response": stored, "saved_at": now}
+    if db.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(AttemptAnswer).values(**values)
+    db.execute(
+        statement.on_conflict_do_update(
+            index_elements=["attempt_id", "item_id"],
+            set_={"response": statement.excluded.response, "saved_at": statement.excluded.saved_at},
+        )
+    )
+    db.flush()
+
+
+# -- finishing and grading ---------------------------------------------------------------------
+
+
+def submit(db: Session, attempt: ExamAttempt, *, now: datetime) -> bool:
+    """Finish and grade the attempt, exactly once.
+
+    A conditional UPDATE moves it from in progress or overdue to finished: only the caller that
+    finds it open wins and grades; the others get False with ``attempt`` refreshed to the
+    finished result. Raises :class:`ExamError` for an abandoned attempt.
+    """
+    won = db.execute(
+        sa.update(ExamAttempt)
+        .where(ExamAttempt.id == attempt.id, ExamAttempt.state.in_(OPEN_STATES))
+        .values(state=AttemptState.finished, finished_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.refresh(attempt)
+    if not won:
+        if attempt.state is AttemptState.finished:
+            return False
+        raise ExamError(f"the attempt is {attempt.state.value}")
+    _grade(db, attempt, now=now)
+    return True
+
+
+def _grade(db: Session, attempt: ExamAttempt, *, now: datetime) -> None:
+    paper = attempt.paper
+    answers = _answers(db, attempt)
+    score = Decimal(0)
+    graded = True
+    for item, data in _items(db, attempt):
+        question_type: QuestionType = registry().for_question(data)
+        answer = answers.get(item.id)
+        if not question_type.auto_graded:
+            graded = False  # waits for a person (the grading queue)
+            continue
+        if answer is None:
+            continue
+        if isinstance(question_type, MultipleChoice):
+            fraction = question_type.grade(
+                data, answer.response, proportional=paper.multiple_choice_partial
+            )
+        else:
+            fraction = question_type.grade(data, answer.response)
+        answer.fraction = fraction
+        answer.points_awarded = (item.points * Decimal(repr(fraction))).quantize(
+            CENT, ROUND_HALF_UP
+        )
+        score += answer.points_awarded
+    attempt.score = score
+    attempt.graded = graded
+    attempt.passed = passes(paper, score, attempt.max_score) if graded else None
+    db.flush()
+    if attempt.passed and not paper.practice and paper.course_id is not None:
+        _complete_course(db, attempt, now=now)
+
+
+def passes(paper: ExamPaper, score: Decimal, max_score: Decimal) -> bool:
+    """Whether ``score`` reaches the paper's pass mark (points, or percent of the maximum)."""
+    mark = paper.pass_mark
+    if paper.pass_mark_percent:
+        mark = max_score * paper.pass_mark / 100
+    return score >= mark
+
+
+def _complete_course(db: Session, attempt: ExamAttempt, *, now: datetime) -> None:
+    """A pass completes the employee's open run of the paper's course, if there is one."""
+    from lms.courses.models import Course
+    from lms.courses.services import complete_run, open_run
+
+    course = db.get(Course, attempt.paper.course_id)
+    employee = db.get(Employee, attempt.employee_id)
+    run = open_run(db, employee, course) if course and employee else None
+    if run is not None:
+        complete_run(db, run, score=attempt.score, now=now)
+
+
+def finish_overdue(db: Session, *, now: datetime) -> int:
+    """The periodic job: finish (and grade) attempts past their deadline plus grace, and mark
+    those within the grace as overdue. Returns how many were finished."""
+    candidates = db.scalars(
+        sa.select(ExamAttempt).where(
+            ExamAttempt.state.in_(OPEN_STATES), ExamAttempt.deadline_at < now
+        )
+    ).all()
+    finished = 0
+    for attempt in candidates:
+        if accepts_answers(attempt, now):
+            attempt.state = AttemptState.overdue
+            db.flush()
+        elif submit(db, attempt, now=now):
+            finished += 1
+    return finished
+
+
+# -- review ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Review:
+    """What a candidate may see of a finished attempt; ``items`` only when answers are shown."""
+
+    state: str
+    score: Decimal | None = None
+    max_score: Decimal | None = None
+    passed: bool | None = None
+    graded: bool | None = None
+    items: list[dict[str, Any]] | None = None
+
+
+def _key(data: QuestionData, item: AttemptItem) -> Any:
+    """The right answer, in the attempt's shown option positions for choice questions."""
+    if item.option_order:
+        return [
+            s for s, original in enumerate(item.option_order) if data.choices[original].fraction > 0
+        ]
+    if data.answer_true is not None:
+        return data.answer_true
+    if data.blanks:
+        return [[c.text for c in blank if c.fraction > 0] for blank in data.blanks]
+    if data.numbers:
+        return [n.value if n.value is not None else [n.low, n.high] for n in data.numbers]
+    if data.pairs:
+        return [[p.prompt, p.answer] for p in data.pairs if p.prompt]
+    return data.reference_answer or None
+
+
+def review(db: Session, attempt: ExamAttempt, viewer_now: datetime) -> Review:
+    """The review of a finished attempt under the paper's policy.
+
+    ``answers_after_close`` shows the answers once the paper's closing time has passed; a paper
+    with no closing time never closes, so it shows the score only.
+    """
+    paper = attempt.paper
+    if attempt.state is not AttemptState.finished or paper.review_policy is ReviewPolicy.none:
+        return Review(state=attempt.state.value)
+    result = Review(
+        state=attempt.state.value,
+        score=attempt.score,
+        max_score=attempt.max_score,
+        passed=attempt.passed,
+        graded=attempt.graded,
+    )
+    show = paper.review_policy is ReviewPolicy.answers_at_once or (
+        paper.review_policy is ReviewPolicy.answers_after_close
+        and paper.closes_at is not None
+        and viewer_now >= paper.closes_at
+    )
+    if show:
+        answers = _answers(db, attempt)
+        items = []
+        for item, data in _items(db, attempt):
+            view = registry().for_question(data).public(data)
+            if item.option_order and "options" in view:
+                view["options"] = [view["options"][i] for i in item.option_order]
+            answer = answers.get(item.id)
+            items.append(
+                {
+                    "position": item.position,
+                    "points": item.points,
+                    "question": view,
+                    "response": None if answer is None else _to_shown(item, answer.response),
+                    "points_awarded": None if answer is None else answer.points_awarded,
+                    "key": _key(data, item),
+                    "explanation": data.explanation,
+                }
+            )
+        result.items = items
+    return result
