@@ -273,3 +273,16 @@ def test_review_follows_the_policy(
             shown = later_view.items[0]
             assert shown["key"] == [shown["response"]]
             assert shown["explanation"].startswith("EXPLANATION")
+
+
+def test_a_paper_starts_only_while_it_is_open(
+    db: Any, fixed_paper: Callable[..., Any], create_employee: Callable[..., Any]
+) -> None:
+    paper = fixed_paper(1, opens_at=NOW, closes_at=NOW + timedelta(hours=1))
+    employee = create_employee()
+    with pytest.raises(services.ExamError, match="not open"):
+        services.start_attempt(db, paper, employee, now=NOW - timedelta(seconds=1))
+    with pytest.raises(services.ExamError, match="closed"):
+        services.start_attempt(db, paper, employee, now=NOW + timedelta(hours=1))
+    attempt = services.start_attempt(db, paper, employee, now=NOW + timedelta(minutes=30))
+    assert attempt.deadline_at == NOW + timedelta(hours=1)
