@@ -93,15 +93,17 @@ def demo_command(seed: int, employees: int, reset: bool) -> None:
 
 
 def _make_app() -> Any:
-    """The standalone app; a configuration problem is one line on stderr, not a traceback."""
+    """The standalone app. A configuration problem becomes Flask's NoAppException: the reason is
+    shown without a traceback, and ``lms --help`` still lists the commands."""
+    from flask.cli import NoAppException
+
     from lms import create_app
     from lms.config import ConfigurationError
 
     try:
         return create_app()
     except ConfigurationError as exc:
-        click.echo(f"lms: {exc}", err=True)
-        sys.exit(2)
+        raise NoAppException(str(exc)) from exc
 
 
 class LMSGroup(FlaskGroup):

@@ -489,7 +489,12 @@ def test_a_type_moodle_cannot_hold_is_refused():
 
 TEXT = (
     st.text(
-        st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zl", "Zp")),
+        # XML cannot hold the non-characters U+FFFE and U+FFFF (Moodle XML drops them).
+        st.characters(
+            codec="utf-8",
+            exclude_categories=("Cc", "Cs", "Zl", "Zp"),
+            exclude_characters="\ufffe\uffff",
+        ),
         min_size=1,
         max_size=20,
     )
