@@ -253,3 +253,38 @@ def csrf_token(client: Any, path: str) -> str:
     )
     assert match, f"no CSRF token on {path}"
     return match.group(1)
+
+
+def hidden_value(page: str, name: str) -> str | None:
+    """The value of the form field ``name`` in an HTML page (either attribute order)."""
+    import re
+
+    match = re.search(rf'name="{name}"[^>]*value="([^"]+)"', page) or re.search(
+        rf'value="([^"]+)"[^>]*name="{name}"', page
+    )
+    return match.group(1) if match else None
+
+
+def wait_for_job(client: Any, response: Any, timeout: float = 30) -> dict:
+    """Follow a redirect to a job page and poll its JSON until the job finishes; the job's
+    JSON, with its page's HTML under ``page``."""
+    import re
+    import time
+
+    assert response.status_code == 302
+    match = re.search(r"/jobs/(\d+)$", response.headers["Location"])
+    assert match, response.headers["Location"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        data = client.get(f"/jobs/{match.group(1)}.json").get_json()
+        if data["finished"]:
+            data["page"] = client.get(f"/jobs/{match.group(1)}").get_data(as_text=True)
+            return data
+        time.sleep(0.05)
+    raise AssertionError("the job did not finish")
+
+
+def count_rows(db: Any, model: Any) -> int:
+    """Rows of ``model`` as committed now (the session's own transaction is ended first)."""
+    db.rollback()
+    return db.scalar(sa.select(sa.func.count()).select_from(model))

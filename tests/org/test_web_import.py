@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import io
 import re
-import time
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from lms.org.models import Employee, Role, Unit
-from tests.conftest import csrf_token
+from tests.conftest import count_rows, csrf_token, hidden_value, wait_for_job
 
 
 @pytest.fixture
@@ -32,35 +30,13 @@ def upload(client, kind: str, data: bytes, name: str):
 
 
 def confirm(client, preview_html: str):
-    token = re.search(r'name="token"[^>]*value="([^"]+)"', preview_html) or re.search(
-        r'value="([^"]+)"[^>]*name="token"', preview_html
-    )
-    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', preview_html) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', preview_html
-    )
+    token, csrf = hidden_value(preview_html, "token"), hidden_value(preview_html, "csrf_token")
     assert token and csrf, "no confirm form on the preview"
-    return client.post(
-        "/import/confirm", data={"csrf_token": csrf.group(1), "token": token.group(1)}
-    )
+    return client.post("/import/confirm", data={"csrf_token": csrf, "token": token})
 
 
-def finish(client, response) -> dict:
-    assert response.status_code == 302
-    match = re.search(r"/jobs/(\d+)$", response.headers["Location"])
-    assert match, response.headers["Location"]
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        data = client.get(f"/jobs/{match.group(1)}.json").get_json()
-        if data["finished"]:
-            data["page"] = client.get(f"/jobs/{match.group(1)}").get_data(as_text=True)
-            return data
-        time.sleep(0.05)
-    raise AssertionError("the import job did not finish")
-
-
-def count(db, model) -> int:
-    db.rollback()
-    return db.scalar(sa.select(sa.func.count()).select_from(model))
+finish = wait_for_job
+count = count_rows
 
 
 def test_units_then_employees(hr, client, files, db):
