@@ -183,6 +183,7 @@ def make_blueprint(standalone: bool) -> Blueprint:
     from lms.courses.admin_views import bp as course_admin_bp
     from lms.courses.admin_views import files_bp as course_files_bp
     from lms.courses.views import bp as courses_bp
+    from lms.exams.views import bp as exams_bp
     from lms.jobs.views import bp as jobs_bp
     from lms.org.views import bp as org_bp
     from lms.questions.views import bp as questions_bp
@@ -206,7 +207,7 @@ def make_blueprint(standalone: bool) -> Blueprint:
         bp.context_processor(templating.context)
     for child in (core_bp, auth_bp, org_bp, jobs_bp, questions_bp, courses_bp, training_bp):
         bp.register_blueprint(child)
-    for child in (course_admin_bp, course_files_bp):
+    for child in (course_admin_bp, course_files_bp, exams_bp):
         bp.register_blueprint(child)
     templating.register_error_pages(bp, standalone)
     return bp

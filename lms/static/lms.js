@@ -116,3 +116,106 @@
     document.querySelectorAll("[data-heartbeat-url]").forEach(studyHeartbeat);
   });
 })();
+
+// Exam attempt pages: each changed answer is saved at once (POST JSON to the item's
+// data-save-url with the CSRF token); a refused save (409: time is up) shows the server's
+// message. The countdown to data-deadline is decoration only: the server's clock decides.
+(function () {
+  "use strict";
+
+  // The response of one item, from its inputs, in the form the server expects per type.
+  function responseOf(item) {
+    var type = item.getAttribute("data-type");
+    var inputs = Array.prototype.slice.call(item.querySelectorAll("input, select, textarea"));
+    if (type === "single_choice") {
+      var picked = inputs.filter(function (i) { return i.checked; })[0];
+      return picked ? parseInt(picked.value, 10) : null;
+    }
+    if (type === "multiple_choice") {
+      return inputs.filter(function (i) { return i.checked; })
+        .map(function (i) { return parseInt(i.value, 10); });
+    }
+    if (type === "true_false") {
+      var tf = inputs.filter(function (i) { return i.checked; })[0];
+      return tf ? tf.value === "true" : null;
+    }
+    if (type === "fill_in" || type === "matching") {
+      return inputs.map(function (i) { return i.value; });
+    }
+    return inputs.length ? inputs[0].value : null;
+  }
+
+  function attemptPage(card) {
+    var token = card.getAttribute("data-csrf-token");
+    var errorBox = card.querySelector("[data-exam-error]");
+    var closed = false;
+
+    function showError(text) {
+      if (errorBox) { errorBox.textContent = text; errorBox.hidden = false; }
+    }
+
+    function save(item) {
+      if (closed) { return; }
+      var state = item.querySelector("[data-save-state]");
+      var sent = ++item.lmsSaves;
+      if (state) { state.textContent = card.getAttribute("data-saving-text"); }
+      fetch(item.getAttribute("data-save-url"), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": token },
+        body: JSON.stringify({ response: responseOf(item) })
+      })
+        .then(function (r) {
+          return r.json().catch(function () { return {}; }).then(function (body) {
+            if (r.status === 409) { closed = true; }
+            if (!r.ok) { throw new Error(body.error || card.getAttribute("data-failed-text")); }
+            return body;
+          });
+        })
+        .then(function () {
+          if (state && sent === item.lmsSaves) { state.textContent = card.getAttribute("data-saved-text"); }
+        })
+        .catch(function (error) {
+          if (state) { state.textContent = ""; }
+          showError(error && error.message ? error.message : card.getAttribute("data-failed-text"));
+        });
+    }
+
+    document.querySelectorAll("[data-exam-item]").forEach(function (item) {
+      var typing = null;
+      item.lmsSaves = 0;
+      item.addEventListener("change", function () {
+        if (typing !== null) { window.clearTimeout(typing); typing = null; }
+        save(item);
+      });
+      item.addEventListener("input", function (event) {
+        if (event.target.type === "radio" || event.target.type === "checkbox") { return; }
+        if (typing !== null) { window.clearTimeout(typing); }
+        typing = window.setTimeout(function () { typing = null; save(item); }, 800);
+      });
+    });
+
+    var deadline = card.getAttribute("data-deadline");
+    var countdown = card.querySelector("[data-exam-countdown]");
+    if (deadline && countdown) {
+      var end = Date.parse(deadline);
+      var tick = function () {
+        var left = Math.max(0, Math.floor((end - Date.now()) / 1000));
+        var h = Math.floor(left / 3600);
+        var m = Math.floor((left % 3600) / 60);
+        var s = left % 60;
+        countdown.textContent = (h ? h + ":" + (m < 10 ? "0" : "") : "") + m + ":" + (s < 10 ? "0" : "") + s;
+        if (left === 0) {
+          window.clearInterval(timer);
+          showError(card.getAttribute("data-time-up-text"));
+        }
+      };
+      var timer = window.setInterval(tick, 1000);
+      tick();
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-exam-attempt]").forEach(attemptPage);
+  });
+})();

@@ -1,0 +1,214 @@
+"""Candidate exam pages: a paper with its Start/Resume button, the attempt page (every item
+with its widget, autosaved by ``lms.js`` through a JSON endpoint), submitting, and the result
+under the paper's review policy.
+
+Thin views over :mod:`lms.exams.services`; the server's clock decides (the page's countdown is
+decoration). Anyone else's attempt, or an unknown one, answers 404.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy.exc import IntegrityError
+
+from lms.db import db_session, use_write_session, utcnow
+from lms.exams import services
+from lms.exams.models import AttemptState, ExamAttempt, ExamPaper
+from lms.i18n import gettext as _
+from lms.security import current_employee, login_required
+
+bp = Blueprint("exams", __name__)
+
+ATTEMPT_ENDPOINT = "lms.exams.attempt"
+
+
+@bp.before_request
+def _write_session_for_attempt_pages() -> None:
+    """Opening an attempt past its deadline and grace finishes it: a GET that may write."""
+    if request.endpoint == ATTEMPT_ENDPOINT:
+        use_write_session()
+
+
+def _reason(error: services.ExamError) -> str:
+    """The services' reasons, translated (an unknown one as it is)."""
+    reasons = {
+        "the exam is not open yet": _("The exam is not open yet."),
+        "the exam is closed": _("The exam is closed."),
+        "no attempts left": _("You have no attempts left."),
+        "the retake wait has not passed yet": _("You cannot retake the exam yet."),
+        "the paper has no questions": _("The exam has no questions."),
+        "the attempt no longer takes answers": _("Time is up: answers are no longer accepted."),
+        "no such question in this attempt": _("This question is not part of your exam."),
+        "not an option of this question": _("That is not an option of this question."),
+    }
+    return reasons.get(str(error), str(error))
+
+
+def _paper_or_404(paper_id: int) -> ExamPaper:
+    paper = db_session.get(ExamPaper, paper_id)
+    if paper is None:
+        abort(404)
+    return paper
+
+
+def _attempt_or_404(attempt_id: int) -> ExamAttempt:
+    attempt = db_session.get(ExamAttempt, attempt_id)
+    if attempt is None or attempt.employee_id != current_employee().id:
+        abort(404)
+    return attempt
+
+
+def _my_attempts(paper: ExamPaper) -> list[ExamAttempt]:
+    return list(
+        db_session.scalars(
+            sa.select(ExamAttempt)
+            .where(
+                ExamAttempt.paper_id == paper.id,
+                ExamAttempt.employee_id == current_employee().id,
+            )
+            .order_by(ExamAttempt.number)
+        )
+    )
+
+
+@bp.route("/exams/<int:paper_id>")
+@login_required
+def paper(paper_id: int):
+    paper = _paper_or_404(paper_id)
+    attempts = _my_attempts(paper)
+    open_attempt = next((a for a in attempts if a.state in services.OPEN_STATES), None)
+    return render_template(
+        "lms/exams/paper.html", paper=paper, attempts=attempts, open_attempt=open_attempt
+    )
+
+
+@bp.route("/exams/<int:paper_id>/start", methods=["POST"])
+@login_required
+def start(paper_id: int):
+    """Start the paper (or resume the open attempt) and go to the attempt page."""
+    paper = _paper_or_404(paper_id)
+    me = current_employee()
+    for retry in (False, True):
+        try:
+            attempt = services.start_attempt(db_session, paper, me, now=utcnow())
+            db_session.commit()
+            break
+        except IntegrityError:  # two first starts at once: the other one won, resume it
+            db_session.rollback()
+            if retry:
+                raise
+            paper = _paper_or_404(paper_id)
+            me = current_employee()
+        except services.ExamError as error:
+            db_session.rollback()
+            flash(_("The exam cannot be started: %(reason)s", reason=_reason(error)), "error")
+            return redirect(url_for(".paper", paper_id=paper_id))
+    return redirect(url_for(".attempt", attempt_id=attempt.id))
+
+
+@bp.route("/attempts/<int:attempt_id>")
+@login_required
+def attempt(attempt_id: int):
+    attempt = _attempt_or_404(attempt_id)
+    now = utcnow()
+    if attempt.state in services.OPEN_STATES and not services.accepts_answers(attempt, now):
+        services.submit(db_session, attempt, now=now)  # past the deadline and grace
+        db_session.commit()
+    if attempt.state not in services.OPEN_STATES:
+        return redirect(url_for(".result", attempt_id=attempt.id))
+    return render_template(
+        "lms/exams/attempt.html",
+        attempt=attempt,
+        paper=attempt.paper,
+        items=services.public_items(db_session, attempt),
+    )
+
+
+@bp.route("/attempts/<int:attempt_id>/answers/<public_key>", methods=["POST"])
+@login_required
+def save(attempt_id: int, public_key: str):
+    """Autosave one answer: ``{"response": ...}`` in shown option positions."""
+    attempt = _attempt_or_404(attempt_id)
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict) or "response" not in payload:
+        return jsonify(error=_("The answer could not be read.")), 400
+    now = utcnow()
+    try:
+        services.save_answer(db_session, attempt, public_key, payload["response"], now=now)
+    except services.AttemptClosed as error:
+        db_session.rollback()
+        return jsonify(error=_reason(error)), 409
+    except services.ExamError as error:
+        db_session.rollback()
+        return jsonify(error=_reason(error)), 400
+    db_session.commit()
+    return jsonify(saved_at=now.isoformat())
+
+
+@bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
+@login_required
+def submit(attempt_id: int):
+    attempt = _attempt_or_404(attempt_id)
+    if attempt.state is not AttemptState.finished:
+        try:
+            services.submit(db_session, attempt, now=utcnow())
+            db_session.commit()
+        except services.ExamError as error:
+            db_session.rollback()
+            flash(_reason(error), "error")
+            return redirect(url_for(".paper", paper_id=attempt.paper_id))
+    return redirect(url_for(".result", attempt_id=attempt.id))
+
+
+@bp.route("/attempts/<int:attempt_id>/result")
+@login_required
+def result(attempt_id: int):
+    attempt = _attempt_or_404(attempt_id)
+    if attempt.state in services.OPEN_STATES:
+        return redirect(url_for(".attempt", attempt_id=attempt.id))
+    review = services.review(db_session, attempt, utcnow())
+    return render_template(
+        "lms/exams/result.html", attempt=attempt, paper=attempt.paper, review=review
+    )
+
+
+def widget_template(question: dict[str, Any]) -> str:
+    """The candidate widget of a question's type (from its public view)."""
+    from lms.questions.types import registry
+
+    return registry()[question["type"]].widget
+
+
+bp.add_app_template_global(widget_template, "lms_exam_widget")
+
+
+@bp.app_template_filter("lms_points")
+def points_filter(value: Any) -> str:
+    """Points without trailing zeros: 10, 2.5."""
+    text = f"{Decimal(str(value)):f}" if value is not None else ""
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@bp.app_template_filter("lms_local_time")
+def local_time_filter(moment: datetime | None) -> str:
+    """A moment in the bureau's time zone, ``2026-11-02 09:00``."""
+    if moment is None:
+        return ""
+    zone = ZoneInfo(current_app.config["LMS_TIMEZONE"])
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
