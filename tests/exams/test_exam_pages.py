@@ -205,3 +205,29 @@ def test_start_refused_with_a_message(
         f"/exams/{paper.id}/start", data={"csrf_token": token}, follow_redirects=True
     )
     assert 'class="flash flash-error"' in response.get_data(as_text=True)
+
+
+def test_start_retries_once_after_a_simultaneous_first_start(
+    client: Any, login: Any, create_employee: Callable[..., Any], fixed_paper: Any, monkeypatch: Any
+) -> None:
+    """Two first starts at once: the loser's insert fails on the unique attempt number; the
+    view retries once and resumes the winner's attempt."""
+    from sqlalchemy.exc import IntegrityError
+
+    from lms.exams import services
+
+    real = services.start_attempt
+    calls = []
+
+    def racing(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise IntegrityError("INSERT", {}, Exception("uq_lms_exam_attempt_number"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(services, "start_attempt", racing)
+    paper = fixed_paper(1)
+    login(create_employee())
+    _attempt_id, page = start(client, paper)
+    assert len(calls) == 2
+    assert len(items(page)) == 1
