@@ -214,7 +214,7 @@ def _csv_rows(data: bytes, file: str, max_rows: int) -> Iterator[list[str]]:
                 raise FileProblem(
                     [Problem(file, count, None, _("Too many rows (at most %(n)d).", n=max_rows))]
                 )
-            yield [cell.strip() for cell in row]
+            yield [_unescape_formula(cell.strip()) for cell in row]
     except csv.Error as exc:
         raise FileProblem(
             [Problem(file, reader.line_num, None, _("Malformed CSV: %(error)s", error=exc))]
@@ -237,11 +237,15 @@ def iter_rows(
 
 
 def clean_cell(value: str) -> str:
-    """A cell's text without control characters, and without the apostrophe that our own
-    exports put before a formula character."""
-    value = CONTROL_CHARACTERS.sub("", value)
+    """A cell's text without control characters."""
+    return CONTROL_CHARACTERS.sub("", value)
+
+
+def _unescape_formula(value: str) -> str:
+    """Drop the apostrophe that our CSV exports put before a formula character. Only CSV gets
+    one: XLSX cells are stored as text, so an apostrophe there is part of what was typed."""
     if value[:1] == "'" and value[1:2] in FORMULA_PREFIXES:
-        value = value[1:]
+        return value[1:]
     return value
 
 
@@ -249,8 +253,8 @@ def read_table(data: bytes, file: str, columns: Sequence[Column], max_rows: int 
     """Read a CSV or XLSX file into rows keyed by the columns' keys.
 
     Raises :class:`FileProblem` naming every missing required column, and for unreadable files.
-    Blank rows are skipped; control characters are removed; a leading apostrophe that our own
-    exports add before a formula character is removed again.
+    Blank rows are skipped; control characters are removed; in CSV, a leading apostrophe that our
+    own exports add before a formula character is removed again.
     """
     rows_iter = iter_rows(data, file, max_rows)
     header = next(rows_iter, None)

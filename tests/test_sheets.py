@@ -244,3 +244,12 @@ def test_excel_unicode_text():
     """Excel's "Unicode text" (UTF-16 with BOM, tab-separated) is read too."""
     data = "工号\t姓名\r\n1\t甲\r\n".encode("utf-16")
     assert records(data) == [(2, {"emp_no": "1", "name": "甲"})]
+
+
+def test_an_apostrophe_typed_in_xlsx_is_kept():
+    """XLSX cells are text, so an apostrophe before = is what was typed (only CSV escapes)."""
+    from lms.sheets import Column, read_table, write_xlsx
+
+    data = write_xlsx(["题目"], [["'=0.5"]])
+    table = read_table(data, "x.xlsx", [Column("stem", "题目", required=True)])
+    assert table.rows[0][1]["stem"] == "'=0.5"
