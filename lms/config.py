@@ -80,6 +80,12 @@ SETTINGS: dict[str, Setting] = {
         "treated as 30.",
         int,
     ),
+    "LMS_EXAM_MAX_TAB_SWITCHES": Setting(
+        0,
+        "Switches away from an exam's page after which the attempt is submitted by itself; "
+        "every switch is counted and shown to the candidate. 0: never submitted for it.",
+        int,
+    ),
 }
 
 

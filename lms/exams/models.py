@@ -137,6 +137,9 @@ class ExamAttempt(Base):
     passed: Mapped[bool | None]
     #: False while short answers wait for a person to grade them
     graded: Mapped[bool] = mapped_column(default=False)
+    #: times the candidate switched away from the attempt page (the page became hidden)
+    tab_switches: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_tab_switch_at: Mapped[datetime | None]
 
     paper: Mapped[ExamPaper] = relationship()
 

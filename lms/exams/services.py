@@ -354,6 +354,45 @@ def submit(db: Session, attempt: ExamAttempt, *, now: datetime) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class TabSwitch:
+    """What :func:`record_tab_switch` did: the count so far, the limit (0: none) and whether
+    this switch submitted the attempt."""
+
+    switches: int
+    limit: int
+    submitted: bool
+
+
+def record_tab_switch(
+    db: Session, attempt: ExamAttempt, *, max_switches: int, now: datetime
+) -> TabSwitch:
+    """Count a switch away from the open attempt's page; the switch that brings the count to
+    ``max_switches`` (when > 0) submits the attempt (:func:`submit`, so exactly once).
+
+    A finished (or abandoned) attempt counts no more switches, and neither does one past its
+    deadline and grace: that one is submitted as it would be on the next request.
+    """
+    limit = max(0, max_switches)
+    attempt = _lock(db, attempt)
+    if attempt.state not in OPEN_STATES:
+        return TabSwitch(attempt.tab_switches, limit, False)
+    if not accepts_answers(attempt, now):
+        return TabSwitch(attempt.tab_switches, limit, submit(db, attempt, now=now))
+    db.execute(
+        sa.update(ExamAttempt)
+        .where(ExamAttempt.id == attempt.id)
+        .values(tab_switches=ExamAttempt.tab_switches + 1, last_tab_switch_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.refresh(attempt)
+    submitted = False
+    if limit and attempt.tab_switches >= limit:
+        submitted = submit(db, attempt, now=now)
+    db.flush()
+    return TabSwitch(attempt.tab_switches, limit, submitted)
+
+
 def _grade(db: Session, attempt: ExamAttempt, *, now: datetime) -> None:
     paper = attempt.paper
     answers = _answers(db, attempt)

@@ -176,6 +176,31 @@ def submit(attempt_id: int):
     return redirect(url_for(".result", attempt_id=attempt.id))
 
 
+@bp.route("/attempts/<int:attempt_id>/away", methods=["POST"])
+@login_required
+def away(attempt_id: int):
+    """The attempt page became hidden (the candidate switched away): count it, and submit the
+    attempt at ``LMS_EXAM_MAX_TAB_SWITCHES`` switches. Answers ``{switches, limit, submitted}``
+    (``submitted`` also for an attempt finished before) and, once finished, the result's URL."""
+    attempt = _attempt_or_404(attempt_id)
+    limit = int(current_app.config["LMS_EXAM_MAX_TAB_SWITCHES"])
+    try:
+        outcome = services.record_tab_switch(db_session, attempt, max_switches=limit, now=utcnow())
+    except services.ExamError as error:
+        db_session.rollback()
+        return jsonify(error=_reason(error)), 409
+    db_session.commit()
+    finished = attempt.state not in services.OPEN_STATES
+    body: dict[str, Any] = {
+        "switches": outcome.switches,
+        "limit": outcome.limit,
+        "submitted": outcome.submitted or finished,
+    }
+    if finished:
+        body["result_url"] = url_for(".result", attempt_id=attempt.id)
+    return jsonify(body)
+
+
 @bp.route("/attempts/<int:attempt_id>/result")
 @login_required
 def result(attempt_id: int):

@@ -195,6 +195,50 @@
       });
     });
 
+    // Switching away: the page becoming hidden is reported, but not when this page itself is
+    // left (submitting, reloading or following a link fire beforeunload/pagehide first). Back on
+    // the page the count is shown; an attempt the switch submitted goes to its result.
+    var awayUrl = card.getAttribute("data-away-url");
+    var awayBox = card.querySelector("[data-exam-away]");
+    var leaving = false;
+    var awayReply = null;
+    var awaySeen = null;
+
+    function showAway(body) {
+      if (body.submitted && body.result_url) { leaving = true; window.location.assign(body.result_url); return; }
+      if (!awayBox || !body.switches) { return; }
+      var text = card.getAttribute(body.limit ? "data-away-limit-text" : "data-away-text") || "";
+      awayBox.textContent = text.split("{switches}").join(String(body.switches))
+        .split("{limit}").join(String(body.limit));
+      awayBox.hidden = false;
+    }
+
+    function reportAway() {
+      awayReply = fetch(awayUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        keepalive: true,
+        headers: { Accept: "application/json", "X-CSRFToken": token }
+      })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .catch(function () { return null; });
+    }
+
+    if (awayUrl) {
+      window.addEventListener("beforeunload", function () { leaving = true; });
+      window.addEventListener("pagehide", function () { leaving = true; });
+      window.addEventListener("pageshow", function (event) { if (event.persisted) { leaving = false; } });
+      document.addEventListener("visibilitychange", function () {
+        if (document.visibilityState === "hidden") {
+          if (!leaving && !closed) { reportAway(); }
+        } else if (awayReply !== null) {
+          var reply = awayReply;
+          awaySeen = reply;
+          reply.then(function (body) { if (body && awaySeen === reply) { showAway(body); } });
+        }
+      });
+    }
+
     var deadline = card.getAttribute("data-deadline");
     var countdown = card.querySelector("[data-exam-countdown]");
     if (deadline && countdown) {
