@@ -1,8 +1,9 @@
 """What every LMS command shares: a progress bar, failing with a reason, naming a place in a
-file, writing a table."""
+file, reporting an import, writing a table."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -58,3 +59,33 @@ def write_table(output: str, headers: list[str], rows: Any, title: str) -> None:
     )
     path.write_bytes(body)
     click.echo(f"Wrote {path}.")
+
+
+IMPORT_KEYS = ("imported", "unchanged", "errors", "warnings")
+
+
+def give_up(file: str, message: str, *, as_json: bool) -> None:
+    """Stop an import command on a problem found before any reading (a missing file, a bad
+    option); with ``--json`` there is still one object on stdout, for scripts that parse it."""
+    if as_json:
+        problem = {"file": file, "line": None, "column": None, "message": message}
+        empty = {"imported": 0, "unchanged": 0, "errors": [problem], "warnings": []}
+        click.echo(json.dumps(empty, ensure_ascii=False))
+    fail(f"{file}: {message}")
+
+
+def report_import(result: dict[str, Any], label: str, *, as_json: bool) -> None:
+    """Print an import's result: with ``--json`` one object (the four keys of DESIGN.md first),
+    otherwise every warning and error on stderr. With errors, a one-line reason on stderr and
+    exit code 1; the caller prints its own summary of a success."""
+    if as_json:
+        rest = {k: v for k, v in result.items() if k not in IMPORT_KEYS}
+        click.echo(json.dumps({k: result[k] for k in IMPORT_KEYS} | rest, ensure_ascii=False))
+    else:
+        for warning in result["warnings"]:
+            click.echo(f"warning: {where(warning)}: {warning['message']}", err=True)
+        for error in result["errors"]:
+            click.echo(f"{where(error)}: {error['message']}", err=True)
+    if result["errors"]:
+        click.echo(f"{label}: {len(result['errors'])} error(s); nothing was imported.", err=True)
+        sys.exit(1)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 import click
@@ -24,23 +22,14 @@ def courses_group() -> None:
 def courses_import(files: tuple[str, ...], as_json: bool, dry_run: bool) -> None:
     """Import course catalogue files (YAML, one course each): all or nothing, upsert by code;
     a course whose content changed is published as a new version."""
-    from lms.cli.output import fail, where
+    from lms.cli.output import give_up, report_import
     from lms.courses.catalogue import import_catalogue
 
     paths = [Path(file) for file in files]
     label = paths[0].name if len(paths) == 1 else f"{len(paths)} files"
     for path in paths:
         if not path.is_file():
-            if as_json:  # still one object on stdout, for scripts that parse it
-                problem = {
-                    "file": path.name,
-                    "line": None,
-                    "column": None,
-                    "message": "no such file",
-                }
-                empty = {"imported": 0, "unchanged": 0, "errors": [problem], "warnings": []}
-                click.echo(json.dumps(empty, ensure_ascii=False))
-            fail(f"{path.name}: no such file")
+            give_up(path.name, "no such file", as_json=as_json)
     session = current_app.extensions["lms"].db.session(write=True)
     try:
         result = import_catalogue(
@@ -53,17 +42,7 @@ def courses_import(files: tuple[str, ...], as_json: bool, dry_run: bool) -> None
     finally:
         session.close()
     output = result.as_dict() | {"dry_run": dry_run}
-    if as_json:
-        click.echo(json.dumps(output, ensure_ascii=False))
-    else:
-        for warning in output["warnings"]:
-            click.echo(f"warning: {where(warning)}: {warning['message']}", err=True)
-        for error in output["errors"]:
-            click.echo(f"{where(error)}: {error['message']}", err=True)
-    if result.errors:
-        # A one-line reason on stderr, also with --json (whose object on stdout has the details).
-        click.echo(f"{label}: {len(result.errors)} error(s); nothing was imported.", err=True)
-        sys.exit(1)
+    report_import(output, label, as_json=as_json)
     if not as_json:
         verb = "would import" if dry_run else "imported"
         click.echo(

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from lms.cli.output import ProgressBar, fail, where, write_table
+from lms.cli.output import ProgressBar, fail, give_up, report_import, write_table
 
 
 def run_import_command(kind: str, file: str, as_json: bool, dry_run: bool) -> None:
@@ -19,19 +17,8 @@ def run_import_command(kind: str, file: str, as_json: bool, dry_run: bool) -> No
     app = current_app._get_current_object()
     path = Path(file)
 
-    def give_up(message: str) -> None:
-        if as_json:  # still one object on stdout, for scripts that parse it
-            problem = {"file": path.name, "line": None, "column": None, "message": message}
-            click.echo(
-                json.dumps(
-                    {"imported": 0, "unchanged": 0, "errors": [problem], "warnings": []},
-                    ensure_ascii=False,
-                )
-            )
-        fail(f"{path.name}: {message}")
-
     if not path.is_file():
-        give_up("no such file")
+        give_up(path.name, "no such file", as_json=as_json)
     bar = None if as_json else ProgressBar(f"Importing {path.name}")
     try:
         job = run_now(
@@ -44,28 +31,10 @@ def run_import_command(kind: str, file: str, as_json: bool, dry_run: bool) -> No
         if bar is not None:
             bar.close()
     if job.error:
-        give_up(f"import failed: {job.error.splitlines()[0]}")
+        give_up(path.name, f"import failed: {job.error.splitlines()[0]}", as_json=as_json)
     result = job.result or {}
-    keys = ("imported", "unchanged", "errors", "warnings")
-    if as_json:
-        click.echo(
-            json.dumps(
-                {k: result[k] for k in keys}
-                | {k: v for k, v in result.items() if k not in keys and k not in ("kind", "file")},
-                ensure_ascii=False,
-            )
-        )
-    else:
-        for warning in result["warnings"]:
-            click.echo(f"warning: {where(warning)}: {warning['message']}", err=True)
-        for error in result["errors"]:
-            click.echo(f"{where(error)}: {error['message']}", err=True)
-    if result["errors"]:
-        # A one-line reason on stderr, also with --json (whose object on stdout has the details).
-        click.echo(
-            f"{path.name}: {len(result['errors'])} error(s); nothing was imported.", err=True
-        )
-        sys.exit(1)
+    result = {k: v for k, v in result.items() if k not in ("kind", "file")}
+    report_import(result, path.name, as_json=as_json)
     if not as_json:
         verb = "would import" if dry_run else "imported"
         click.echo(f"{path.name}: {verb} {result['imported']}, unchanged {result['unchanged']}.")

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from lms.cli.output import ProgressBar, fail, where
+from lms.cli.output import ProgressBar, fail, give_up, report_import
 
 
 @click.group("banks")
@@ -54,25 +53,18 @@ def banks_import(
     app = current_app._get_current_object()
     paths = [Path(file) for file in files]
 
-    def give_up(file: str, message: str) -> None:
-        if as_json:  # still one object on stdout, for scripts that parse it
-            problem = {"file": file, "line": None, "column": None, "message": message}
-            click.echo(
-                json.dumps(
-                    {"imported": 0, "unchanged": 0, "errors": [problem], "warnings": []},
-                    ensure_ascii=False,
-                )
-            )
-        fail(f"{file}: {message}")
-
     for path in paths:
         if not path.is_file():
-            give_up(path.name, "no such file")
+            give_up(path.name, "no such file", as_json=as_json)
     if format_name and format_name not in formats():
-        give_up("--format", f"unknown format; choose from {', '.join(sorted(formats()))}")
+        give_up(
+            "--format",
+            f"unknown format; choose from {', '.join(sorted(formats()))}",
+            as_json=as_json,
+        )
     bank_code = bank_code.strip()
     if bank_code and (problem := bank_code_problem(bank_code)):
-        give_up("--bank", problem)
+        give_up("--bank", problem, as_json=as_json)
     label = paths[0].name if len(paths) == 1 else f"{len(paths)} files"
     bar = None if as_json else ProgressBar(f"Importing {label}")
     params = {
@@ -88,25 +80,9 @@ def banks_import(
         if bar is not None:
             bar.close()
     if job.error:
-        give_up(label, f"import failed: {job.error.splitlines()[0]}")
+        give_up(label, f"import failed: {job.error.splitlines()[0]}", as_json=as_json)
     result = job.result or {}
-    keys = ("imported", "unchanged", "errors", "warnings")
-    if as_json:
-        click.echo(
-            json.dumps(
-                {k: result[k] for k in keys} | {k: v for k, v in result.items() if k not in keys},
-                ensure_ascii=False,
-            )
-        )
-    else:
-        for warning in result["warnings"]:
-            click.echo(f"warning: {where(warning)}: {warning['message']}", err=True)
-        for error in result["errors"]:
-            click.echo(f"{where(error)}: {error['message']}", err=True)
-    if result["errors"]:
-        # A one-line reason on stderr, also with --json (whose object on stdout has the details).
-        click.echo(f"{label}: {len(result['errors'])} error(s); nothing was imported.", err=True)
-        sys.exit(1)
+    report_import(result, label, as_json=as_json)
     if not as_json:
         verb = "would import" if dry_run else "imported"
         click.echo(
