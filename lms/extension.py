@@ -183,7 +183,11 @@ def make_blueprint(standalone: bool) -> Blueprint:
     from lms.courses.admin_views import bp as course_admin_bp
     from lms.courses.admin_views import files_bp as course_files_bp
     from lms.courses.views import bp as courses_bp
+    from lms.exams.admin_views import bp as exam_admin_bp
+    from lms.exams.grading_views import bp as grading_bp
+    from lms.exams.statistics_views import bp as exam_statistics_bp
     from lms.exams.views import bp as exams_bp
+    from lms.exams.wrongbook_views import bp as wrongbook_bp
     from lms.jobs.views import bp as jobs_bp
     from lms.org.views import bp as org_bp
     from lms.questions.views import bp as questions_bp
@@ -207,7 +211,9 @@ def make_blueprint(standalone: bool) -> Blueprint:
         bp.context_processor(templating.context)
     for child in (core_bp, auth_bp, org_bp, jobs_bp, questions_bp, courses_bp, training_bp):
         bp.register_blueprint(child)
-    for child in (course_admin_bp, course_files_bp, exams_bp):
+    for child in (course_admin_bp, course_files_bp, exams_bp, exam_admin_bp, grading_bp):
+        bp.register_blueprint(child)
+    for child in (wrongbook_bp, exam_statistics_bp):
         bp.register_blueprint(child)
     templating.register_error_pages(bp, standalone)
     return bp

@@ -51,6 +51,8 @@ class ExamPaper(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(64), unique=True)
     title: Mapped[str] = mapped_column(sa.String(200))
+    #: candidates can start only a published paper (HR publishes once the draw preview is right)
+    published: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     #: the course a pass completes (None: a stand-alone exam)
     course_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lms_course.id"), index=True)
     kind: Mapped[PaperKind] = mapped_column(_enum(PaperKind), default=PaperKind.fixed)
@@ -76,6 +78,9 @@ class ExamPaper(Base):
     grace_seconds: Mapped[int] = mapped_column(default=60)
     #: practice: graded and shown, but never recorded as an exam (no course completion)
     practice: Mapped[bool] = mapped_column(default=False)
+    #: a personal practice paper (built from this employee's wrong-answer book): only the owner
+    #: sees it, and paper lists leave it out
+    owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lms_employee.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -163,6 +168,9 @@ class AttemptItem(Base):
     option_order: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
     #: the item's id on pages and in JSON (random, reveals nothing)
     public_key: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    #: after a regrade: the corrected version the response was graded against (None: the
+    #: version shown, ``version_number``)
+    graded_version_number: Mapped[int | None]
 
     __table_args__ = (
         sa.UniqueConstraint("attempt_id", "position", name="uq_lms_attempt_item_position"),
@@ -181,7 +189,74 @@ class AttemptAnswer(Base):
     saved_at: Mapped[datetime] = mapped_column(default=utcnow)
     fraction: Mapped[float | None]
     points_awarded: Mapped[Decimal | None] = mapped_column(sa.Numeric(8, 2))
+    #: a person's grade (short answers): who and when, and the comment the candidate sees
+    graded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lms_employee.id"))
+    graded_at: Mapped[datetime | None]
+    grader_comment: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
 
     __table_args__ = (
         sa.UniqueConstraint("attempt_id", "item_id", name="uq_lms_attempt_answer_attempt_item"),
     )
+
+
+class WrongAnswer(Base):
+    """A question an employee got wrong in an exam (错题本), until answered right in practice."""
+
+    __tablename__ = "lms_wrong_answer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(sa.ForeignKey("lms_employee.id"), index=True)
+    question_id: Mapped[int] = mapped_column(sa.ForeignKey("lms_question.id"))
+    #: the version last answered wrongly (the book shows it, with its explanation)
+    version_number: Mapped[int]
+    times_wrong: Mapped[int] = mapped_column(default=1)
+    last_wrong_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_attempt_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lms_exam_attempt.id"))
+    #: answered right in practice since the last wrong answer (None: still to learn)
+    mastered_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "employee_id", "question_id", name="uq_lms_wrong_answer_employee_question"
+        ),
+    )
+
+
+class ItemStatistic(Base):
+    """Per paper and question, from finished non-practice attempts (refreshed by a job)."""
+
+    __tablename__ = "lms_exam_item_statistic"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    paper_id: Mapped[int] = mapped_column(sa.ForeignKey("lms_exam_paper.id"), index=True)
+    question_id: Mapped[int] = mapped_column(sa.ForeignKey("lms_question.id"))
+    #: attempts that showed the question
+    shown: Mapped[int] = mapped_column(default=0)
+    #: facility index: mean fraction of the points earned (0..1)
+    facility: Mapped[float | None]
+    #: discrimination index: facility in the top 27% minus in the bottom 27% of total scores
+    discrimination: Mapped[float | None]
+    #: original option index (as text) -> times chosen
+    option_counts: Mapped[dict[str, int]] = mapped_column(sa.JSON, default=dict)
+    #: "too_easy", "too_hard", "negative_discrimination"
+    flags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        sa.UniqueConstraint("paper_id", "question_id", name="uq_lms_exam_item_statistic"),
+    )
+
+
+class PaperStatistic(Base):
+    """Per paper: the score distribution of finished non-practice attempts (refreshed by a job)."""
+
+    __tablename__ = "lms_exam_paper_statistic"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    paper_id: Mapped[int] = mapped_column(sa.ForeignKey("lms_exam_paper.id"), unique=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    passed: Mapped[int] = mapped_column(default=0)
+    mean_percent: Mapped[float | None]
+    #: counts of attempts per 10-percent band of the maximum score: [0-10), ..., [90-100]
+    histogram: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -126,7 +126,7 @@ def start_attempt(
     Refused (:class:`ExamError`) before the paper opens or after it closes, when the attempts
     are used up, or before the retake wait has passed since the last attempt finished.
     """
-    if paper.opens_at is not None and now < paper.opens_at:
+    if not paper.published or (paper.opens_at is not None and now < paper.opens_at):
         raise ExamError("the exam is not open yet")
     if paper.closes_at is not None and now >= paper.closes_at:
         raise ExamError("the exam is closed")
@@ -394,34 +394,63 @@ def record_tab_switch(
 
 
 def _grade(db: Session, attempt: ExamAttempt, *, now: datetime) -> None:
+    """Grade the objective items through their types' own grading, then :func:`finalize`."""
+    paper = attempt.paper
+    answers = _answers(db, attempt)
+    for item, data in _items(db, attempt):
+        question_type: QuestionType = registry().for_question(data)
+        answer = answers.get(item.id)
+        if answer is None or not question_type.auto_graded:
+            continue  # unanswered: no points; short answers: the grading queue
+        grade_answer(answer, item, data, proportional=paper.multiple_choice_partial)
+    finalize(db, attempt, now=now)
+
+
+def grade_answer(
+    answer: AttemptAnswer, item: AttemptItem, data: QuestionData, *, proportional: bool
+) -> None:
+    """Set an objective answer's fraction and points from ``data`` (the version graded)."""
+    question_type = registry().for_question(data)
+    if isinstance(question_type, MultipleChoice):
+        fraction = question_type.grade(data, answer.response, proportional=proportional)
+    else:
+        fraction = question_type.grade(data, answer.response)
+    answer.fraction = fraction
+    answer.points_awarded = (item.points * Decimal(repr(fraction))).quantize(CENT, ROUND_HALF_UP)
+
+
+def finalize(db: Session, attempt: ExamAttempt, *, now: datetime) -> None:
+    """Total a finished attempt from its answers' points and decide pass or fail.
+
+    The attempt is graded once no item waits for a person (an answered short answer without
+    points); only then is it passed or failed, its wrong answers go to the wrong-answer book and
+    a pass (not in practice) completes the course. Called after the objective grading, after a
+    person grades a short answer, and after a regrade.
+    """
     paper = attempt.paper
     answers = _answers(db, attempt)
     score = Decimal(0)
     graded = True
     for item, data in _items(db, attempt):
-        question_type: QuestionType = registry().for_question(data)
         answer = answers.get(item.id)
-        if not question_type.auto_graded:
-            graded = False  # waits for a person (the grading queue)
-            continue
         if answer is None:
             continue
-        if isinstance(question_type, MultipleChoice):
-            fraction = question_type.grade(
-                data, answer.response, proportional=paper.multiple_choice_partial
-            )
-        else:
-            fraction = question_type.grade(data, answer.response)
-        answer.fraction = fraction
-        answer.points_awarded = (item.points * Decimal(repr(fraction))).quantize(
-            CENT, ROUND_HALF_UP
-        )
+        if answer.points_awarded is None:
+            if not registry().for_question(data).auto_graded:
+                graded = False  # waits for a person (the grading queue)
+            continue
         score += answer.points_awarded
+    was_passed = attempt.passed
     attempt.score = score
     attempt.graded = graded
     attempt.passed = passes(paper, score, attempt.max_score) if graded else None
     db.flush()
-    if attempt.passed and not paper.practice and paper.course_id is not None:
+    if not graded:
+        return
+    from lms.exams import wrongbook
+
+    wrongbook.record_attempt(db, attempt, now=now)
+    if attempt.passed and not was_passed and not paper.practice and paper.course_id is not None:
         _complete_course(db, attempt, now=now)
 
 

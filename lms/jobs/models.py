@@ -50,3 +50,16 @@ class Job(Base):
         if not self.total:
             return 100 if self.state is JobState.succeeded else None
         return min(100, int(self.done * 100 / self.total))
+
+
+class PeriodicRun(Base):
+    """When a periodic task (``lms.jobs.schedule``) last ran: the claim that makes running the
+    due tasks twice at once, or twice within the interval, do nothing the second time."""
+
+    __tablename__ = "lms_periodic_run"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    last_started_at: Mapped[datetime]
+    last_finished_at: Mapped[datetime | None]
+    last_result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
