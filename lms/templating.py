@@ -34,6 +34,7 @@ NAVIGATION = (
     # endpoint, label, roles that see it
     ("lms.core.home", lazy_gettext("Home"), None),
     ("lms.courses.catalogue", lazy_gettext("Courses"), None),
+    ("lms.exams.papers", lazy_gettext("Exams"), None),
     ("lms.training.my_record", lazy_gettext("My record"), None),
     ("lms.org.units", lazy_gettext("Units"), {Role.manager, Role.hr, Role.admin}),
     ("lms.org.employees", lazy_gettext("Employees"), {Role.manager, Role.hr, Role.admin}),

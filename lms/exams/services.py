@@ -108,6 +108,46 @@ def _draw(db: Session, paper: ExamPaper) -> list[tuple[int, Decimal]]:
     return chosen
 
 
+def visible_to(paper: ExamPaper, employee: Employee) -> bool:
+    """Whether the employee may see the paper: published, and not another's practice paper."""
+    return paper.published and paper.owner_id in (None, employee.id)
+
+
+@dataclass(frozen=True)
+class OpenPaper:
+    """A paper on the employee's exam list, with their latest attempt at it (if any)."""
+
+    paper: ExamPaper
+    latest: ExamAttempt | None
+
+
+def open_papers(db: Session, employee: Employee, *, now: datetime) -> list[OpenPaper]:
+    """The published shared papers not closed at ``now`` (opening soon included), and those the
+    employee has attempted, by title; personal practice papers are left out."""
+    attempted = sa.select(ExamAttempt.paper_id).where(ExamAttempt.employee_id == employee.id)
+    papers = db.scalars(
+        sa.select(ExamPaper)
+        .where(
+            ExamPaper.published,
+            ExamPaper.owner_id.is_(None),
+            sa.or_(
+                ExamPaper.closes_at.is_(None),
+                ExamPaper.closes_at > now,
+                ExamPaper.id.in_(attempted),
+            ),
+        )
+        .order_by(ExamPaper.title, ExamPaper.id)
+    ).all()
+    latest: dict[int, ExamAttempt] = {}
+    for attempt in db.scalars(
+        sa.select(ExamAttempt)
+        .where(ExamAttempt.employee_id == employee.id)
+        .order_by(ExamAttempt.number)
+    ):
+        latest[attempt.paper_id] = attempt
+    return [OpenPaper(paper, latest.get(paper.id)) for paper in papers]
+
+
 def _attempts(db: Session, paper: ExamPaper, employee: Employee) -> list[ExamAttempt]:
     return list(
         db.scalars(

@@ -61,8 +61,9 @@ def _reason(error: services.ExamError) -> str:
 
 
 def _paper_or_404(paper_id: int) -> ExamPaper:
+    """A paper the signed-in employee may see: published, and not someone else's practice."""
     paper = db_session.get(ExamPaper, paper_id)
-    if paper is None:
+    if paper is None or not services.visible_to(paper, current_employee()):
         abort(404)
     return paper
 
@@ -85,6 +86,14 @@ def _my_attempts(paper: ExamPaper) -> list[ExamAttempt]:
             .order_by(ExamAttempt.number)
         )
     )
+
+
+@bp.route("/exams")
+@login_required
+def papers():
+    """The exams the employee can take: published, not closed, each with their last attempt."""
+    rows = services.open_papers(db_session, current_employee(), now=utcnow())
+    return render_template("lms/exams/papers.html", rows=rows)
 
 
 @bp.route("/exams/<int:paper_id>")
