@@ -1,0 +1,83 @@
+"""The SVG charts: well-formed XML, escaped text, the threshold line, a chart for no data."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+from markupsafe import Markup
+
+from lms.charts import bar_chart, line_chart
+
+SVG = "{http://www.w3.org/2000/svg}"
+CHARTS = [bar_chart, line_chart]
+
+
+def parse(markup: Markup) -> ET.Element:
+    assert isinstance(markup, Markup)
+    return ET.fromstring(str(markup))
+
+
+def texts(root: ET.Element) -> list[str]:
+    return [element.text or "" for element in root.iter(f"{SVG}text")]
+
+
+@pytest.mark.parametrize("chart", CHARTS)
+def test_a_chart_is_valid_svg_with_a_title_and_its_labels(chart) -> None:
+    """The markup parses as SVG, names itself for screen readers and shows every label."""
+    root = parse(chart([("一月", 3), ("二月", 7.5), ("三月", 0)], title="每月参训"))
+    assert root.tag == f"{SVG}svg"
+    assert root.get("role") == "img" and root.get("aria-label") == "每月参训"
+    assert root.find(f"{SVG}title").text == "每月参训"
+    assert {"一月", "二月", "三月", "7.5"} <= set(texts(root))
+    assert "script" not in str(chart([("a", 1)])).lower()
+
+
+def test_bars_are_drawn_to_scale() -> None:
+    """Each bar is a rect, the tallest reaching the top of a fixed scale."""
+    root = parse(bar_chart([("a", 50), ("b", 100)], max_value=100))
+    heights = [float(r.get("height")) for r in root.iter(f"{SVG}rect")]
+    assert len(heights) == 2 and heights[1] == pytest.approx(2 * heights[0])
+
+
+@pytest.mark.parametrize("chart", CHARTS)
+def test_labels_and_titles_are_escaped(chart) -> None:
+    """A label "<script>" arrives as text, never as an element."""
+    root = parse(
+        chart([("<script>alert(1)</script>", 1)], title='"&<b>', threshold=1, threshold_label="<i>")
+    )
+    assert not list(root.iter("script")) and not list(root.iter(f"{SVG}script"))
+    assert "<script>alert(1)</script>" in texts(root)
+    assert "<i>" in texts(root)
+    assert root.get("aria-label") == '"&<b>'
+
+
+@pytest.mark.parametrize("chart", CHARTS)
+def test_a_threshold_draws_a_horizontal_line_with_its_label(chart) -> None:
+    """The threshold is a dashed horizontal line at its value, labelled."""
+    root = parse(
+        chart([("a", 40), ("b", 90)], max_value=100, threshold=80, threshold_label="目标 80%")
+    )
+    lines = [line for line in root.iter(f"{SVG}line") if line.get("data-threshold")]
+    assert len(lines) == 1
+    assert lines[0].get("y1") == lines[0].get("y2")
+    assert "目标 80%" in texts(root)
+    assert not [
+        line for line in parse(chart([("a", 1)])).iter(f"{SVG}line") if line.get("data-threshold")
+    ]
+
+
+@pytest.mark.parametrize("chart", CHARTS)
+def test_no_data_gives_a_valid_chart_saying_so(chart) -> None:
+    """An empty series still gives well-formed SVG, with the "no data" text."""
+    root = parse(chart([], title="分数分布", empty_label="暂无数据"))
+    assert root.tag == f"{SVG}svg"
+    assert "暂无数据" in texts(root)
+    assert root.find(f"{SVG}title").text == "分数分布"
+    assert "No data" in texts(parse(chart([])))
+
+
+def test_values_are_formatted_by_the_caller() -> None:
+    """``value_format`` writes the values (here as percentages)."""
+    root = parse(line_chart([("1月", 12.345), ("2月", 50)], value_format=lambda v: f"{v:.1f}%"))
+    assert {"12.3%", "50.0%"} <= set(texts(root))
