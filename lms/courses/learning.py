@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from lms.courses.models import Course, CourseRun, CourseStatus, LessonProgress, RunStatus
 from lms.courses.services import lessons_done, version_of
 from lms.db import Page
+from lms.exams.models import ExamPaper
 from lms.org.models import Employee, Post
 from lms.security import valid_id
 from lms.training.models import Assignment, LedgerEntry
@@ -229,6 +230,19 @@ def exam_required(snapshot: dict[str, Any]) -> bool:
     so until a course has its exam it completes on its lessons.
     """
     return bool(snapshot.get("exam"))
+
+
+def exam_paper(db: Session, employee: Employee, snapshot: dict[str, Any]) -> ExamPaper | None:
+    """The version's exam paper, while the employee may still see it (published)."""
+    from lms.exams.services import visible_to
+
+    exam = snapshot.get("exam")
+    if not isinstance(exam, dict):
+        return None
+    paper = db.get(ExamPaper, exam.get("paper_id"))
+    if paper is None or not visible_to(paper, employee):
+        return None
+    return paper
 
 
 @dataclass

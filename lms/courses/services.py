@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from lms.courses.models import (
     CompletionRule,
@@ -31,8 +31,31 @@ from lms.training.services import add_ledger_entry
 MAX_BEAT_SECONDS = 30
 
 
+def course_exam(db: Session, course: Course) -> dict[str, Any] | None:
+    """The course's exam: its latest published shared paper that is not practice, as the
+    snapshot keeps it (``paper_id``, ``code``, ``title``), or None."""
+    from lms.exams.models import ExamPaper
+
+    paper = db.scalars(
+        sa.select(ExamPaper)
+        .where(
+            ExamPaper.course_id == course.id,
+            ExamPaper.published,
+            ExamPaper.owner_id.is_(None),
+            ~ExamPaper.practice,
+        )
+        .order_by(ExamPaper.id.desc())
+        .limit(1)
+    ).first()
+    if paper is None:
+        return None
+    return {"paper_id": paper.id, "code": paper.code, "title": paper.title}
+
+
 def snapshot(course: Course) -> dict[str, Any]:
-    """The course and its lessons as plain data, frozen into a version when published."""
+    """The course and its lessons as plain data, frozen into a version when published (with
+    the course's exam, if it has one: runs of this version complete by passing it)."""
+    db = object_session(course)
     return {
         "code": course.code,
         "title": course.title,
@@ -42,6 +65,7 @@ def snapshot(course: Course) -> dict[str, Any]:
         "completion_rule": course.completion_rule.value,
         "bank_codes": list(course.bank_codes or []),
         "certificate_design": course.certificate_design,
+        "exam": course_exam(db, course) if db is not None else None,
         "lessons": [
             {
                 "id": lesson.id,

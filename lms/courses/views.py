@@ -135,6 +135,7 @@ def course(course_id: int):
         overdue=bool(assignment and assignment.due_on and assignment.due_on < today()),
         status=status,
         exam_required=learning.exam_required(outline.snapshot),
+        exam_paper=learning.exam_paper(db_session, me, outline.snapshot),
         # A completed course is studied again only when it is assigned again.
         can_restart=run is not None
         and run.status is RunStatus.completed
