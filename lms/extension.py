@@ -93,6 +93,7 @@ class LMS:
         import lms.org.jobs  # noqa: F401  (registers the import jobs)
 
         importlib.import_module("lms.questions.jobs")  # registers the question import job
+        importlib.import_module("lms.exams.periodic")  # registers the exams' periodic tasks
         from lms.cli import lms_commands
 
         if not standalone:

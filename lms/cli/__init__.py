@@ -16,6 +16,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from lms.cli.output import ProgressBar, fail
 from lms.courses.cli import courses_group
+from lms.jobs.cli import jobs_group
 from lms.org.cli import units_group, users_group
 from lms.questions.cli import banks_group
 
@@ -25,7 +26,7 @@ def lms_commands() -> None:
     """Commands of the LMS (standalone: ``lms ...``; as a plugin: ``flask lms ...``)."""
 
 
-for group in (units_group, users_group, banks_group, courses_group):
+for group in (units_group, users_group, banks_group, courses_group, jobs_group):
     lms_commands.add_command(group)
 
 
