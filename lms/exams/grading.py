@@ -344,7 +344,8 @@ def regrade_preview(db: Session, question_id: int, *, now: datetime) -> RegradeP
 
     Answers whose options changed in number (or whose type changed) are listed with a flag and
     the points they would get, but apply leaves them alone. A question now graded by people is
-    not regraded at all.
+    not regraded at all. ``now`` is when the dry run is made (services take the clock; the
+    dry run records nothing).
     """
     question = db.get(Question, question_id) if 0 < question_id <= 2**31 - 1 else None
     if question is None:

@@ -60,7 +60,7 @@ def attempt(attempt_id: int):
         items = grading.manual_items(db_session, attempt)
         typed = {
             m.item.id: (
-                request.form.get(f"points-{m.item.id}", "")[:50],
+                request.form.get(f"points-{m.item.id}", ""),
                 request.form.get(f"comment-{m.item.id}", ""),
             )
             for m in items
