@@ -234,10 +234,13 @@ def test_hr_adds_orders_reprices_and_removes_questions_of_a_fixed_paper(
 
     token = csrf_token(client, f"{add}?bank={bank.code}")
     response = client.post(
-        add, data={"csrf_token": token, "question": [str(disabled.id)], "points": "4"}
+        f"{add}?bank={bank.code}",
+        data={"csrf_token": token, "question": [str(disabled.id)], "points": "4"},
     )
     assert response.status_code == 200
-    assert "only enabled questions can be added" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "only enabled questions can be added" in page
+    assert "题目201" in page  # the bank's questions are shown again
     assert count_rows(db, ExamPaperQuestion) == 0
 
     response = client.post(
@@ -508,3 +511,37 @@ def test_publishing_a_courses_paper_publishes_the_course_again(
     # Unpublishing a paper of a draft course changes no course.
     response = client.post(f"/admin/exams/{paper.id}/unpublish", data={"csrf_token": token})
     assert response.status_code == 302 and latest(course.id).number == 3
+
+
+def test_an_admin_may_use_the_pages_and_they_render_in_chinese(
+    app: Any,
+    client: Any,
+    db: Any,
+    create_employee: Callable[..., Any],
+    login: Callable[..., Any],
+    fixed_paper: Callable[..., ExamPaper],
+    drawn_paper: Callable[..., ExamPaper],
+    bank: Any,
+    add_question: Callable[..., Any],
+) -> None:
+    app.config["LMS_DEFAULT_LOCALE"] = "zh_Hans_CN"
+    login(create_employee(role=Role.admin))
+    add_question(bank, choice_data(301))
+    fixed = fixed_paper(n=2, published=False)
+    drawn = drawn_paper([ExamDrawRule(bank_id=bank.id, count=1)], published=False)
+    for path in [
+        "/admin/exams",
+        "/admin/exams/new",
+        f"/admin/exams/{fixed.id}",
+        f"/admin/exams/{fixed.id}/edit",
+        f"/admin/exams/{fixed.id}/questions?bank={bank.code}",
+        f"/admin/exams/{fixed.id}/preview?sample=1",
+        f"/admin/exams/{fixed.id}/delete",
+        f"/admin/exams/{drawn.id}",
+        f"/admin/exams/{drawn.id}/rules/new",
+        f"/admin/exams/{drawn.id}/rules/{drawn.rules[0].id}",
+        f"/admin/exams/{drawn.id}/preview?sample=1",
+    ]:
+        response = client.get(path)
+        assert response.status_code == 200, path
+    assert "试卷" in client.get("/admin/exams").get_data(as_text=True)
