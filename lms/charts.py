@@ -10,6 +10,7 @@ readers; ``<desc>`` lists the values as text for those who cannot see the bars.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -81,12 +82,24 @@ def _empty(width: int, height: int, title: str, empty_label: str | None) -> Mark
     return Markup("".join(parts))
 
 
+def _nice(value: float) -> float:
+    """The smallest of 2, 4, 6, 8, 10 times a power of ten that is >= ``value``: a scale top
+    whose half (the middle grid line) is a round number too (3 counts: top 4, middle 2; 1
+    count: top 2, not 1 with a middle line at 0.5)."""
+    power = 10.0 ** math.floor(math.log10(value))
+    for step in (1, 2, 4, 6, 8, 10):
+        if step * power >= value - 1e-9 and (step != 1 or power != 1):
+            return step * power
+    return 10 * power
+
+
 def _scale_top(values: Sequence[float], max_value: float | None, threshold: float | None) -> float:
-    """The value at the top of the plot: ``max_value``, or the largest value (or threshold)."""
+    """The value at the top of the plot: ``max_value``, or the largest value (or threshold)
+    rounded up to a nice number."""
     if max_value is not None and max_value > 0:
         return float(max_value)
     top = max([0.0, *values, *([threshold] if threshold is not None else [])])
-    return top if top > 0 else 1.0
+    return _nice(top) if top > 0 else 2.0
 
 
 def _frame(

@@ -81,3 +81,10 @@ def test_values_are_formatted_by_the_caller() -> None:
     """``value_format`` writes the values (here as percentages)."""
     root = parse(line_chart([("1月", 12.345), ("2月", 50)], value_format=lambda v: f"{v:.1f}%"))
     assert {"12.3%", "50.0%"} <= set(texts(root))
+
+
+def test_the_scale_rounds_up_to_a_number_with_a_round_half() -> None:
+    """Without ``max_value`` the top is a nice number: 3 counts give grid lines at 2 and 4."""
+    labels = set(texts(parse(bar_chart([("a", 3), ("b", 1)], value_format=lambda v: f"{v:g}"))))
+    assert {"0", "2", "4"} <= labels
+    assert {"50", "100"} <= set(texts(parse(line_chart([("1月", 90.0)]))))
