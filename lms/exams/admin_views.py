@@ -195,7 +195,7 @@ def paper(paper_id: int):
         size=count,
         points=points,
         attempts=admin.attempt_count(db_session, paper),
-        publish_problem=None if paper.published else admin.publish_problem(db_session, paper),
+        publish_problem=admin.publish_problem(db_session, paper),
         delete_problem=admin.delete_problem(db_session, paper),
     )
 

@@ -194,6 +194,10 @@ def test_hr_builds_a_drawn_paper_and_publishes_it_once_the_rules_can_be_met(
         "exam_paper.update_rule",
         "exam_paper.publish",
     ]
+    # A rule made impossible after publishing is flagged on the paper's page.
+    assert post(client, edit, {**anything, "count": "9"}, form_page=edit).status_code == 302
+    page = client.get(f"/admin/exams/{paper_id}").get_data(as_text=True)
+    assert "Published, but new attempts would fail:" in page
     listing = client.get("/admin/exams").get_data(as_text=True)
     assert "EX-01" in listing and "Published" in listing
 
