@@ -4,20 +4,17 @@ explanations, and practice built from them.
 How attempts feed the book (:func:`record_attempt`, called by
 :func:`lms.exams.services.finalize` once an attempt is fully graded):
 
-- An attempt at a normal paper (``practice`` False) adds every item not fully right (a wrong or
-  partly right answer, an unanswered item, a short answer graded below full points): a new row,
-  or ``times_wrong + 1`` with the version shown, the time and the attempt, and ``mastered_at``
-  cleared. Description items (nothing to answer) never count.
+- An attempt at a normal paper (``practice`` False) puts in the book every question not fully
+  right (a wrong or partly right answer, an unanswered item, a short answer graded below full
+  points); description items (nothing to answer) never count. ``times_wrong`` counts the
+  employee's graded exam attempts with the question wrong, recounted each time, so finalize can
+  run again (after a regrade or a person's grade) without counting an attempt twice, and a
+  regrade that corrects a key takes the mistake back.
 - An attempt at any practice paper (a personal one built from the book, or a shared practice
   paper HR set up) never adds to the book: practice is not an exam. Items answered fully right
   there master the employee's entries for those questions (``mastered_at``), which leave the
   default view. Items answered wrongly in practice change nothing (``times_wrong`` counts exam
-  mistakes only; the entry simply stays to learn).
-
-Finalize runs again after a regrade or a person's grade, so recording is idempotent per attempt:
-a row whose ``last_attempt_id`` is already this attempt is not counted again. When a regrade
-turns such an item right (the key was corrected), the entry is marked mastered rather than
-uncounted: the earlier count cannot be told apart from the ones before it.
+  mistakes only; the entry simply stays to learn). A later exam mistake clears the mastery.
 
 The book must not get round a paper's review policy: an entry shows its right answer and
 explanation only when the review of the attempt it was last wrong in would
@@ -65,7 +62,8 @@ PRACTICE_MAX = 50
 
 
 def _fully_right(item: AttemptItem, answer: AttemptAnswer | None) -> bool:
-    """Whether the item earned all its points (an item worth nothing: a full fraction)."""
+    """Whether the item earned all its points (an item worth nothing: a full fraction); the
+    same rule as :func:`_wrong_in_exams` in SQL."""
     if answer is None or answer.points_awarded is None:
         return False
     if item.points > 0:
@@ -73,38 +71,56 @@ def _fully_right(item: AttemptItem, answer: AttemptAnswer | None) -> bool:
     return answer.fraction is not None and answer.fraction >= 1
 
 
-def _outcomes(db: Session, attempt: ExamAttempt) -> tuple[dict[int, int], set[int]]:
-    """The attempt's questions not fully right (question id -> version shown) and those fully
-    right; items with nothing to answer (descriptions) are in neither."""
-    items = list(
-        db.scalars(
-            sa.select(AttemptItem)
-            .where(AttemptItem.attempt_id == attempt.id)
-            .order_by(AttemptItem.position)
+def _answerable(
+    db: Session, attempt: ExamAttempt
+) -> list[tuple[AttemptItem, AttemptAnswer | None]]:
+    """The attempt's items with something to answer (not descriptions), with their answers."""
+    rows = db.execute(
+        sa.select(AttemptItem, AttemptAnswer)
+        .join(Question, Question.id == AttemptItem.question_id)
+        .outerjoin(AttemptAnswer, AttemptAnswer.item_id == AttemptItem.id)
+        .where(AttemptItem.attempt_id == attempt.id, Question.type != d.DESCRIPTION)
+        .order_by(AttemptItem.position)
+    ).all()
+    return [(item, answer) for item, answer in rows]
+
+
+def _wrong_in_exams(
+    db: Session, employee_id: int, question_ids: list[int]
+) -> dict[int, list[tuple[datetime, int, int]]]:
+    """Per question, the employee's graded exam attempts (practice left out) whose item was not
+    fully right: (finished at, attempt id, version shown)."""
+    answer_wrong = sa.or_(
+        AttemptAnswer.id.is_(None),
+        AttemptAnswer.points_awarded.is_(None),
+        sa.and_(AttemptItem.points > 0, AttemptAnswer.points_awarded < AttemptItem.points),
+        sa.and_(AttemptItem.points <= 0, sa.func.coalesce(AttemptAnswer.fraction, 0.0) < 1),
+    )
+    rows = db.execute(
+        sa.select(
+            AttemptItem.question_id,
+            sa.func.coalesce(ExamAttempt.finished_at, ExamAttempt.started_at),
+            ExamAttempt.id,
+            AttemptItem.version_number,
         )
-    )
-    answers = {
-        a.item_id: a
-        for a in db.scalars(sa.select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id))
-    }
-    types = dict(
-        db.execute(
-            sa.select(Question.id, Question.type).where(
-                Question.id.in_([i.question_id for i in items])
-            )
-        ).all()
-    )
-    wrong: dict[int, int] = {}
-    right: set[int] = set()
-    for item in items:
-        if types.get(item.question_id) == d.DESCRIPTION:
-            continue
-        if _fully_right(item, answers.get(item.id)):
-            right.add(item.question_id)
-        else:
-            wrong[item.question_id] = item.version_number
-    # A question shown twice (a fixed paper may list it twice) counts once, as wrong.
-    return wrong, right - set(wrong)
+        .join(ExamAttempt, ExamAttempt.id == AttemptItem.attempt_id)
+        .join(ExamPaper, ExamPaper.id == ExamAttempt.paper_id)
+        .join(Question, Question.id == AttemptItem.question_id)
+        .outerjoin(AttemptAnswer, AttemptAnswer.item_id == AttemptItem.id)
+        .where(
+            ExamAttempt.employee_id == employee_id,
+            ExamAttempt.state == AttemptState.finished,
+            ExamAttempt.graded,
+            ~ExamPaper.practice,
+            AttemptItem.question_id.in_(question_ids),
+            Question.type != d.DESCRIPTION,
+            answer_wrong,
+        )
+    ).all()
+    found: dict[int, list[tuple[datetime, int, int]]] = {}
+    for question_id, when, attempt_id, version in rows:
+        found.setdefault(question_id, []).append((when, attempt_id, version))
+    return found
 
 
 def _insert(db: Session) -> Any:
@@ -116,73 +132,101 @@ def _insert(db: Session) -> Any:
     return insert
 
 
+def _lock_rows(db: Session, employee_id: int, question_ids: list[int], when: datetime) -> None:
+    """Make sure the employee has a row for each question and hold their locks until commit.
+
+    One upsert, in question order (two transactions lock the same rows in the same order, so
+    they wait rather than deadlock); an existing row is only touched. Whoever counts after this
+    statement counts with every attempt committed before (see :func:`record_attempt`).
+    """
+    insert = _insert(db)
+    statement = insert(WrongAnswer).values(
+        [
+            {
+                "employee_id": employee_id,
+                "question_id": question_id,
+                "version_number": 1,
+                "times_wrong": 0,
+                "last_wrong_at": when,
+                "last_attempt_id": None,
+                "mastered_at": None,
+            }
+            for question_id in sorted(question_ids)
+        ]
+    )
+    db.execute(
+        statement.on_conflict_do_update(
+            index_elements=["employee_id", "question_id"],
+            set_={"times_wrong": WrongAnswer.times_wrong},
+        )
+    )
+
+
 def record_attempt(db: Session, attempt: ExamAttempt, *, now: datetime) -> None:
     """Bring the employee's book up to date with a fully graded, finished attempt.
 
-    A normal paper adds its items not fully right (one upsert, so concurrent finalizes of the
-    same employee's attempts do not collide on the unique row); a practice paper masters the
-    entries of the questions answered fully right and adds nothing. Idempotent per attempt; see
-    the module's docstring for the rules. ``last_wrong_at`` is when the attempt finished (a
-    regrade later does not move it).
+    An exam (a paper not ``practice``): for each question of the attempt, the entry is recounted
+    from the employee's graded exam attempts, not incremented, so finalizing again (a regrade, a
+    person's grade, in any order and in parallel) never counts an attempt twice: ``times_wrong``
+    is the number of those attempts in which it was not fully right, ``version_number``,
+    ``last_wrong_at`` (when that attempt finished) and ``last_attempt_id`` are the latest of
+    them, and ``mastered_at`` is cleared when it is older than that latest mistake. A question
+    no longer wrong in any exam (a regrade corrected its key) leaves the book. The rows are
+    upserted (INSERT .. ON CONFLICT) and locked first, so parallel finalizes of one employee's
+    attempts wait for each other instead of colliding on the unique row or losing a count.
+
+    Practice (any ``practice`` paper, personal or shared): adds nothing; the entries of the
+    questions answered fully right are mastered at ``now`` (unless already, or unless the
+    latest exam mistake came after this practice finished).
     """
-    paper = attempt.paper
-    wrong, right = _outcomes(db, attempt)
+    items = _answerable(db, attempt)
+    if not items:
+        return
     mine = WrongAnswer.employee_id == attempt.employee_id
-    if paper.practice:
+    if attempt.paper.practice:
+        right = sorted({item.question_id for item, answer in items if _fully_right(item, answer)})
         if right:
+            finished = attempt.finished_at or now
+            # lock in question order first, as exams do, so the two never deadlock
+            db.execute(
+                sa.select(WrongAnswer.id)
+                .where(mine, WrongAnswer.question_id.in_(right))
+                .order_by(WrongAnswer.question_id)
+                .with_for_update()
+            ).all()
             db.execute(
                 sa.update(WrongAnswer)
-                .where(mine, WrongAnswer.question_id.in_(right), WrongAnswer.mastered_at.is_(None))
+                .where(
+                    mine,
+                    WrongAnswer.question_id.in_(right),
+                    WrongAnswer.mastered_at.is_(None),
+                    WrongAnswer.last_wrong_at <= finished,
+                )
                 .values(mastered_at=now)
                 .execution_options(synchronize_session=False)
             )
         db.flush()
         return
-    when = attempt.finished_at or now
-    if wrong:
-        insert = _insert(db)
-        # Rows in question order: two finalizes for one employee lock them in the same order.
-        statement = insert(WrongAnswer).values(
-            [
-                {
-                    "employee_id": attempt.employee_id,
-                    "question_id": question_id,
-                    "version_number": wrong[question_id],
-                    "times_wrong": 1,
-                    "last_wrong_at": when,
-                    "last_attempt_id": attempt.id,
-                    "mastered_at": None,
-                }
-                for question_id in sorted(wrong)
-            ]
-        )
-        db.execute(
-            statement.on_conflict_do_update(
-                index_elements=["employee_id", "question_id"],
-                set_={
-                    "times_wrong": WrongAnswer.times_wrong + 1,
-                    "version_number": statement.excluded.version_number,
-                    "last_wrong_at": statement.excluded.last_wrong_at,
-                    "last_attempt_id": statement.excluded.last_attempt_id,
-                    "mastered_at": None,
-                },
-                # finalize again (a regrade, a person's grade): this attempt counted already
-                where=WrongAnswer.last_attempt_id.is_distinct_from(attempt.id),
-            )
-        )
-    if right:
-        # A regrade turned an item this attempt had got wrong into a right one.
-        db.execute(
-            sa.update(WrongAnswer)
-            .where(
-                mine,
-                WrongAnswer.question_id.in_(right),
-                WrongAnswer.last_attempt_id == attempt.id,
-                WrongAnswer.mastered_at.is_(None),
-            )
-            .values(mastered_at=now)
-            .execution_options(synchronize_session=False)
-        )
+    question_ids = sorted({item.question_id for item, _answer in items})
+    db.flush()
+    _lock_rows(db, attempt.employee_id, question_ids, attempt.finished_at or now)
+    wrong = _wrong_in_exams(db, attempt.employee_id, question_ids)
+    for row in db.scalars(
+        sa.select(WrongAnswer)
+        .where(mine, WrongAnswer.question_id.in_(question_ids))
+        .execution_options(populate_existing=True)
+    ):
+        mistakes = wrong.get(row.question_id)
+        if not mistakes:
+            db.delete(row)
+            continue
+        when, attempt_id, version = max(mistakes)
+        row.times_wrong = len({a for _when, a, _version in mistakes})
+        row.version_number = version
+        row.last_wrong_at = when
+        row.last_attempt_id = attempt_id
+        if row.mastered_at is not None and row.mastered_at < when:
+            row.mastered_at = None
     db.flush()
 
 

@@ -5,6 +5,7 @@ and nobody else's book, practice paper or attempt."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import NOW
+from conftest import NOW, choice_data
 
 from lms.db import utcnow
 from lms.exams import services, wrongbook
@@ -120,14 +121,71 @@ def test_two_wrong_of_five_go_in_the_book_once_per_attempt(
     assert found[ids[4]].times_wrong == 1 and found[ids[4]].last_attempt_id == attempt.id
 
 
-def test_a_regrade_that_makes_an_item_right_masters_its_entry(
+def run_threads(app: Any, count: int, work: Callable[[Any, int], Any]) -> list[Any]:
+    """``work(session, n)`` in ``count`` threads at once, each in its own transaction; what
+    each returned or raised."""
+    results: list[Any] = [None] * count
+    barrier = threading.Barrier(count)
+
+    def target(n: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                with app.extensions["lms"].db.transaction() as session:
+                    results[n] = work(session, n)
+            except Exception as error:  # the test inspects every outcome
+                results[n] = error
+
+    threads = [threading.Thread(target=target, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_parallel_finalizes_of_one_employee_count_each_attempt_once(
+    app: Any, db: Any, ctx: Any, bank: Any, add_question: Callable[..., Any], create_employee: Any
+) -> None:
+    questions = [add_question(bank, choice_data(900 + n)) for n in range(3)]
+    papers = []
+    for n in range(4):
+        paper = ExamPaper(code=f"PAR{n}", title=f"并发{n}", kind=PaperKind.fixed)
+        paper.questions = [
+            ExamPaperQuestion(question_id=q.id, points=Decimal(1), position=p)
+            for p, q in enumerate(questions, start=1)
+        ]
+        db.add(paper)
+        papers.append(paper)
+    db.commit()
+    employee = create_employee()
+    with ctx():
+        attempts = [services.start_attempt(db, p, employee, now=NOW).id for p in papers]
+        db.commit()
+
+    def submit(session: Any, n: int) -> bool:
+        return services.submit(session, session.get(ExamAttempt, attempts[n]), now=NOW)
+
+    results = run_threads(app, 4, submit)
+    assert results == [True] * 4, results
+
+    def finalize(session: Any, n: int) -> None:
+        services.finalize(session, session.get(ExamAttempt, attempts[n % 4]), now=NOW)
+
+    results = run_threads(app, 8, finalize)
+    assert results == [None] * 8, results
+    found = entries(db, employee)
+    assert [(e.question_id, e.times_wrong) for e in found] == [(q.id, 4) for q in questions]
+
+
+def test_a_regrade_that_makes_an_item_right_takes_the_mistake_back(
     db: Any, ctx: Any, create_employee: Callable[..., Any], fixed_paper: Any
 ) -> None:
     paper = fixed_paper(3)
     employee = create_employee()
-    with ctx():
-        attempt = sit(db, paper, employee, right={1, 3})
-        [entry] = entries(db, employee)
+
+    def correct(attempt: ExamAttempt) -> None:
+        """What a regrade does when the key was wrong: the answer earns its points."""
         answer = db.scalars(
             sa.select(AttemptAnswer).where(
                 AttemptAnswer.attempt_id == attempt.id, AttemptAnswer.points_awarded == 0
@@ -136,8 +194,18 @@ def test_a_regrade_that_makes_an_item_right_masters_its_entry(
         answer.fraction, answer.points_awarded = 1.0, Decimal(10)
         services.finalize(db, attempt, now=NOW + timedelta(days=1))
         db.commit()
-    [entry] = entries(db, employee)
-    assert entry.times_wrong == 1 and entry.mastered_at is not None
+
+    with ctx():
+        first = sit(db, paper, employee, right={1, 3})
+        second = sit(db, paper, employee, right={1, 3}, now=NOW + timedelta(hours=1))
+        [entry] = entries(db, employee)
+        assert (entry.times_wrong, entry.last_attempt_id) == (2, second.id)
+        correct(second)
+        [entry] = entries(db, employee)
+        assert (entry.times_wrong, entry.last_attempt_id) == (1, first.id)
+        assert entry.last_wrong_at == first.finished_at
+        correct(first)
+    assert entries(db, employee) == []
 
 
 def test_short_answers_count_once_graded_and_below_full_points(
@@ -191,6 +259,18 @@ def test_practice_papers_master_entries_and_never_add(
     found = entries(db, employee)
     assert [e.times_wrong for e in found] == [1, 1, 1]  # practice mistakes are not counted
     assert [e.mastered_at is not None for e in found] == [True, False, False]
+
+    # wrong again in an exam: to learn again, counted; finalizing the practice again changes
+    # nothing
+    with ctx():
+        retake = sit(db, exam, employee, right={2}, now=NOW + timedelta(hours=2))
+        for attempt in db.scalars(sa.select(ExamAttempt).where(ExamAttempt.paper_id == shared.id)):
+            services.finalize(db, attempt, now=NOW + timedelta(hours=3))
+        db.commit()
+    found = entries(db, employee)
+    assert [e.times_wrong for e in found] == [2, 1, 2]
+    assert [e.mastered_at for e in found] == [None, None, None]
+    assert found[0].last_attempt_id == retake.id
 
     # a shared practice paper with new questions adds nothing
     other = create_employee()
