@@ -12,6 +12,7 @@ the submit reads the answers (and is graded) or sees the attempt finished (and i
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from lms.exams.models import (
     AttemptAnswer,
@@ -233,31 +234,85 @@ def _has_options(data: QuestionData) -> bool:
     return isinstance(registry().for_question(data), SingleChoice)
 
 
+#: Parsed question versions by content hash. A version never changes once stored, and equal
+#: hashes mean equal content, so the parse (and the type's public view) can be kept per process
+#: for every request: the attempt page shows 50 of them. Cleared whole when full (simple, and
+#: safe with the job runner's threads). Callers share these objects and must not change them.
+_PARSED: dict[str, QuestionData] = {}
+_PUBLIC: dict[tuple[int, str], dict[str, Any]] = {}
+_CACHE_SIZE = 4096
+
+
+def _parsed(content_hash: str, data: dict[str, Any]) -> QuestionData:
+    parsed = _PARSED.get(content_hash)
+    if parsed is None:
+        if len(_PARSED) >= _CACHE_SIZE:
+            _PARSED.clear()
+        parsed = _PARSED[content_hash] = QuestionData.from_dict(data)
+    return parsed
+
+
+def _by_hash(db: Session, wanted: dict[str, tuple[int, int]]) -> dict[str, QuestionData]:
+    """The parsed data of versions by content hash; only the ones not parsed yet are read
+    (``wanted``: hash -> (question id, version number))."""
+    found = {h: _PARSED[h] for h in wanted if h in _PARSED}
+    missing = [key for h, key in wanted.items() if h not in found]
+    if missing:
+        rows = db.execute(
+            sa.select(QuestionVersion.content_hash, QuestionVersion.data).where(
+                sa.tuple_(QuestionVersion.question_id, QuestionVersion.number).in_(missing)
+            )
+        )
+        for content_hash, data in rows:
+            found[content_hash] = _parsed(content_hash, data)
+    return found
+
+
 def _versions(db: Session, keys: list[tuple[int, int]]) -> dict[tuple[int, int], QuestionData]:
-    """The question data of (question id, version number) pairs, in one query."""
+    """The question data of (question id, version number) pairs, in one query (the data
+    itself only for versions this process has not parsed yet)."""
     if not keys:
         return {}
     rows = db.execute(
-        sa.select(QuestionVersion.question_id, QuestionVersion.number, QuestionVersion.data).where(
-            sa.tuple_(QuestionVersion.question_id, QuestionVersion.number).in_(keys)
-        )
-    )
-    return {(qid, number): QuestionData.from_dict(data) for qid, number, data in rows}
+        sa.select(
+            QuestionVersion.question_id, QuestionVersion.number, QuestionVersion.content_hash
+        ).where(sa.tuple_(QuestionVersion.question_id, QuestionVersion.number).in_(keys))
+    ).all()
+    data = _by_hash(db, {h: (qid, number) for qid, number, h in rows})
+    return {(qid, number): data[h] for qid, number, h in rows}
+
+
+def _public_view(data: QuestionData, content_hash: str) -> dict[str, Any]:
+    """The type's public view of a version (shared: copy before changing it)."""
+    types = registry()
+    key = (id(types), content_hash)
+    view = _PUBLIC.get(key)
+    if view is None:
+        if len(_PUBLIC) >= _CACHE_SIZE:
+            _PUBLIC.clear()
+        view = _PUBLIC[key] = types.for_question(data).public(data)
+    return view
 
 
 # -- during the attempt ------------------------------------------------------------------------
 
 
 def _items(db: Session, attempt: ExamAttempt) -> list[tuple[AttemptItem, QuestionData]]:
-    items = list(
-        db.scalars(
-            sa.select(AttemptItem)
-            .where(AttemptItem.attempt_id == attempt.id)
-            .order_by(AttemptItem.position)
+    """The attempt's items in position order, each with the data of the version it shows."""
+    rows = db.execute(
+        sa.select(AttemptItem, QuestionVersion.content_hash)
+        .join(
+            QuestionVersion,
+            sa.and_(
+                QuestionVersion.question_id == AttemptItem.question_id,
+                QuestionVersion.number == AttemptItem.version_number,
+            ),
         )
-    )
-    versions = _versions(db, [(i.question_id, i.version_number) for i in items])
-    return [(item, versions[(item.question_id, item.version_number)]) for item in items]
+        .where(AttemptItem.attempt_id == attempt.id)
+        .order_by(AttemptItem.position)
+    ).all()
+    data = _by_hash(db, {h: (i.question_id, i.version_number) for i, h in rows})
+    return [(item, data[h]) for item, h in rows]
 
 
 def _answers(db: Session, attempt: ExamAttempt) -> dict[int, AttemptAnswer]:
@@ -297,20 +352,52 @@ def public_items(db: Session, attempt: ExamAttempt) -> list[dict[str, Any]]:
     """What a page may send during the attempt: per item its public key, position, points, the
     type's public view (options in the attempt's order; their identifiers are those positions)
     and the saved response in the same positions. No answers, fractions, feedback or ids."""
-    answers = _answers(db, attempt)
+    # One query for the items, their versions' hashes and the saved responses: the exam page
+    # is the most requested page of an exam, so it reads plain rows, not ORM objects.
+    rows = db.execute(
+        sa.select(
+            AttemptItem.public_key,
+            AttemptItem.position,
+            AttemptItem.points,
+            AttemptItem.option_order,
+            AttemptItem.question_id,
+            AttemptItem.version_number,
+            QuestionVersion.content_hash,
+            AttemptAnswer.id.label("answer_id"),
+            AttemptAnswer.response,
+        )
+        .join(
+            QuestionVersion,
+            sa.and_(
+                QuestionVersion.question_id == AttemptItem.question_id,
+                QuestionVersion.number == AttemptItem.version_number,
+            ),
+        )
+        .outerjoin(
+            AttemptAnswer,
+            sa.and_(
+                AttemptAnswer.attempt_id == AttemptItem.attempt_id,
+                AttemptAnswer.item_id == AttemptItem.id,
+            ),
+        )
+        .where(AttemptItem.attempt_id == attempt.id)
+        .order_by(AttemptItem.position)
+    ).all()
+    data = _by_hash(db, {r.content_hash: (r.question_id, r.version_number) for r in rows})
     result = []
-    for item, data in _items(db, attempt):
-        view = registry().for_question(data).public(data)
-        if item.option_order and "options" in view:
-            view["options"] = [view["options"][i] for i in item.option_order]
-        answer = answers.get(item.id)
+    for row in rows:
+        view = _public_view(data[row.content_hash], row.content_hash)
+        if row.option_order and "options" in view:
+            view = dict(view, options=[view["options"][i] for i in row.option_order])
+        else:
+            view = dict(view)
         result.append(
             {
-                "key": item.public_key,
-                "position": item.position,
-                "points": str(item.points),
+                "key": row.public_key,
+                "position": row.position,
+                "points": str(row.points),
                 "question": view,
-                "response": None if answer is None else _to_shown(item, answer.response),
+                "response": None if row.answer_id is None else _to_shown(row, row.response),
             }
         )
     return result
@@ -335,6 +422,21 @@ def _lock(db: Session, attempt: ExamAttempt) -> ExamAttempt:
     ).one()
 
 
+@functools.cache
+def _upsert_answer(dialect: str) -> sa.Insert:
+    """INSERT ... ON CONFLICT (attempt, item) DO UPDATE of the response and its time, built once
+    per dialect (building it costs more than running it)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(AttemptAnswer)
+    return statement.on_conflict_do_update(
+        index_elements=["attempt_id", "item_id"],
+        set_={"response": statement.excluded.response, "saved_at": statement.excluded.saved_at},
+    )
+
+
 def save_answer(
     db: Session, attempt: ExamAttempt, public_key: str, response: Any, *, now: datetime
 ) -> None:
@@ -343,28 +445,29 @@ def save_answer(
     Raises :class:`AttemptClosed` on a finished attempt or after the deadline plus grace, and
     :class:`ExamError` for an unknown item or option.
     """
-    attempt = _lock(db, attempt)
+    # As _lock, in one query with the paper (for its grace) and the item: the attempt row is
+    # re-read under its lock (only its row: ``OF``), so a save and a submit do not interleave.
+    row = db.execute(
+        sa.select(ExamAttempt, AttemptItem.id, AttemptItem.option_order)
+        .join(ExamAttempt.paper)
+        .outerjoin(
+            AttemptItem,
+            sa.and_(AttemptItem.attempt_id == ExamAttempt.id, AttemptItem.public_key == public_key),
+        )
+        .options(contains_eager(ExamAttempt.paper))
+        .where(ExamAttempt.id == attempt.id)
+        .with_for_update(of=ExamAttempt)
+        .execution_options(populate_existing=True)
+    ).one()
+    attempt = row.ExamAttempt
     if not accepts_answers(attempt, now):
         raise AttemptClosed("the attempt no longer takes answers")
-    item = db.scalars(
-        sa.select(AttemptItem).where(
-            AttemptItem.attempt_id == attempt.id, AttemptItem.public_key == public_key
-        )
-    ).first()
-    if item is None:
+    if row.id is None:
         raise ExamError("no such question in this attempt")
-    stored = _to_original(item, response)
-    values = {"attempt_id": attempt.id, "item_id": item.id, "response": stored, "saved_at": now}
-    if db.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(AttemptAnswer).values(**values)
+    stored = _to_original(row, response)
     db.execute(
-        statement.on_conflict_do_update(
-            index_elements=["attempt_id", "item_id"],
-            set_={"response": statement.excluded.response, "saved_at": statement.excluded.saved_at},
-        )
+        _upsert_answer(db.get_bind().dialect.name),
+        {"attempt_id": attempt.id, "item_id": row.id, "response": stored, "saved_at": now},
     )
     db.flush()
 

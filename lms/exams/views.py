@@ -19,6 +19,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -36,13 +37,6 @@ from lms.security import current_employee, login_required
 bp = Blueprint("exams", __name__)
 
 ATTEMPT_ENDPOINT = "lms.exams.attempt"
-
-
-@bp.before_request
-def _write_session_for_attempt_pages() -> None:
-    """Opening an attempt past its deadline and grace finishes it: a GET that may write."""
-    if request.endpoint == ATTEMPT_ENDPOINT:
-        use_write_session()
 
 
 def _reason(error: services.ExamError) -> str:
@@ -134,11 +128,18 @@ def start(paper_id: int):
 @bp.route("/attempts/<int:attempt_id>")
 @login_required
 def attempt(attempt_id: int):
+    """The attempt page. It reads in a read session (on SQLite a write session would take the
+    database's write lock for the whole page, so that pages and saves would queue behind each
+    other); only an attempt past its deadline and grace, which opening finishes, is re-read and
+    submitted in a write session."""
     attempt = _attempt_or_404(attempt_id)
     now = utcnow()
     if attempt.state in services.OPEN_STATES and not services.accepts_answers(attempt, now):
-        services.submit(db_session, attempt, now=now)  # past the deadline and grace
-        db_session.commit()
+        _restart_in_write_session()
+        attempt = _attempt_or_404(attempt_id)
+        if attempt.state in services.OPEN_STATES and not services.accepts_answers(attempt, now):
+            services.submit(db_session, attempt, now=now)  # past the deadline and grace
+            db_session.commit()
     if attempt.state not in services.OPEN_STATES:
         return redirect(url_for(".result", attempt_id=attempt.id))
     return render_template(
@@ -147,6 +148,15 @@ def attempt(attempt_id: int):
         paper=attempt.paper,
         items=services.public_items(db_session, attempt),
     )
+
+
+def _restart_in_write_session() -> None:
+    """End the request's read session and give it a write session (a read transaction on
+    SQLite cannot safely become a writer: another writer may have committed since it began)."""
+    session = g.pop("_lms_session", None)
+    if session is not None:
+        session.close()
+    use_write_session()
 
 
 @bp.route("/attempts/<int:attempt_id>/answers/<public_key>", methods=["POST"])
