@@ -19,10 +19,18 @@ from sqlalchemy.orm import Session
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from lms.audit.services import record as audit
-from lms.courses.catalogue.reader import CourseData, LessonData, read_course_file
+from lms.courses.catalogue.exam import apply_exam, check_exams
+from lms.courses.catalogue.reader import (
+    CourseData,
+    DrawData,
+    ExamData,
+    LessonData,
+    read_course_file,
+)
 from lms.courses.models import Course, CourseStatus, Lesson, course_prerequisite
 from lms.courses.services import publish as publish_course
 from lms.courses.services import snapshot
+from lms.exams.admin import PaperError
 from lms.i18n import gettext as _
 from lms.migrate import shipped_dir
 from lms.org.models import Employee, Post
@@ -32,6 +40,8 @@ from lms.training.programmes import all_programmes
 
 __all__ = [
     "CourseData",
+    "DrawData",
+    "ExamData",
     "LessonData",
     "import_catalogue",
     "import_shipped_catalogue",
@@ -77,9 +87,12 @@ def known_bank_codes(db: Session) -> set[str]:
     return set(db.scalars(sa.select(QuestionBank.code))) | shipped_bank_codes()
 
 
-def _check_references(db: Session, courses: list[CourseData]) -> list[Problem]:
-    """Duplicate codes across the files, unknown programmes, banks and prerequisites, and
-    prerequisites that go round in a circle."""
+def _check_references(
+    db: Session, courses: list[CourseData], warnings: list[Problem]
+) -> list[Problem]:
+    """Duplicate codes across the files, unknown programmes, banks and prerequisites,
+    prerequisites that go round in a circle, and exams that cannot be set up (see
+    :func:`lms.courses.catalogue.exam.check_exams`; its warnings go to ``warnings``)."""
     problems: list[Problem] = []
 
     def error(course: CourseData, key: str, column: str, message: str) -> None:
@@ -122,6 +135,9 @@ def _check_references(db: Session, courses: list[CourseData]) -> list[Problem]:
         for course in _in_cycles(db, by_code):
             message = _("The prerequisites of %(code)s go round in a circle.", code=course.code)
             error(course, "prerequisites", "prerequisites", message)
+    exam_errors, exam_warnings = check_exams(db, courses, banks)
+    problems.extend(exam_errors)
+    warnings.extend(exam_warnings)
     return problems
 
 
@@ -178,7 +194,7 @@ def import_catalogue(
         if course is not None:
             courses.append(course)
     if not result.errors:
-        result.errors.extend(_check_references(db, courses))
+        result.errors.extend(_check_references(db, courses, result.warnings))
     result.details = {
         "files": [name for name, _data in files],
         "courses": [course.code for course in courses],
@@ -207,6 +223,20 @@ def import_catalogue(
     db.flush()
     _apply_prerequisites(db, [(data, row) for data, row, _before in rows])
 
+    # The exam papers first: publishing a course freezes its published exam into the version
+    # (and a new, removed or renamed exam changes the snapshot, so the course is published).
+    exam_changed: dict[str, bool] = {}
+    for data, row, _before in rows:
+        try:
+            exam_changed[data.code] = apply_exam(db, row, data, actor=actor, publish=publish)
+        except PaperError as refused:
+            line = data.lines.get("exam")
+            for name, message in refused.problems.items():
+                column = f"exam.{name}" if name else "exam"
+                result.errors.append(Problem(data.file, line, column, message))
+    if result.errors:
+        return result  # the caller rolls back
+
     for data, row, before in rows:
         after = _fingerprint(row)
         content_changed = before is None or before[0] != after[0]
@@ -215,7 +245,7 @@ def import_catalogue(
             and row.status is not CourseStatus.retired
             and (content_changed or row.status is not CourseStatus.published)
         )
-        if before == after and not release:
+        if before == after and not release and not exam_changed[data.code]:
             result.unchanged += 1
             continue
         result.imported += 1
@@ -232,7 +262,11 @@ def import_catalogue(
             object_type="course",
             object_id=row.code,
             summary=f"{data.file}: " + ("new" if before is None else "changed"),
-            after={"file": data.file, "version": row.current_version},
+            after={
+                "file": data.file,
+                "version": row.current_version,
+                "exam": exam_changed[data.code],
+            },
         )
     db.flush()
     return result

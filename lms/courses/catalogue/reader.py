@@ -19,17 +19,32 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from lms.courses.models import CompletionRule
+from lms.exams.models import ReviewPolicy
 from lms.i18n import gettext as _
 from lms.sheets import Problem
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TAG = "tag:yaml.org,2002:"
-TOP_FIELDS = ("course", "lessons")
+TOP_FIELDS = ("course", "lessons", "exam")
 COURSE_FIELDS = (
     "code", "title", "programme", "hours", "summary", "audience", "completion_rule", "banks",
     "certificate", "prerequisites",
 )  # fmt: skip
 LESSON_FIELDS = ("title", "min_seconds", "video_url", "body")
+EXAM_FIELDS = (
+    "title", "time_limit_minutes", "pass_mark_percent", "max_attempts", "retake_wait_hours",
+    "review", "shuffle_questions", "shuffle_options", "draw",
+)  # fmt: skip
+DRAW_FIELDS = ("bank", "count", "points_each", "type", "difficulty", "knowledge_point")
+#: whole-number exam settings: (lowest, highest), as HR's paper form allows them
+EXAM_NUMBERS = {
+    "time_limit_minutes": (0, 1440),
+    "max_attempts": (0, 100),
+    "retake_wait_hours": (0, 8760),
+}
+HUNDREDTH = Decimal("0.01")
+MAX_POINTS = Decimal("999.99")
+MAX_DRAW_COUNT = 500
 COURSE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 BANK_CODE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 DESIGN_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -44,6 +59,38 @@ class LessonData:
     body: str = ""
     video_url: str = ""
     min_seconds: int = 0
+    line: int = 0
+
+
+@dataclass
+class DrawData:
+    """One draw rule of a course's exam: ``count`` enabled questions of ``bank`` matching the
+    filters (None: any). ``lines`` holds the line of each field given."""
+
+    bank: str = ""
+    count: int = 0
+    points_each: Decimal = Decimal(0)
+    type: str | None = None
+    difficulty: int | None = None
+    knowledge_point: str | None = None
+    line: int = 0
+    lines: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class ExamData:
+    """A course's exam as its file gives it (a drawn paper); ``title`` None: the course's
+    title followed by 考试."""
+
+    title: str | None = None
+    time_limit_minutes: int = 60
+    pass_mark_percent: Decimal = Decimal(60)
+    max_attempts: int = 0
+    retake_wait_hours: int = 0
+    review: ReviewPolicy = ReviewPolicy.score
+    shuffle_questions: bool = False
+    shuffle_options: bool = False
+    draw: list[DrawData] = field(default_factory=list)
     line: int = 0
 
 
@@ -64,6 +111,7 @@ class CourseData:
     certificate: str | None = None
     prerequisites: list[str] = field(default_factory=list)
     lessons: list[LessonData] = field(default_factory=list)
+    exam: ExamData | None = None
     lines: dict[str, int] = field(default_factory=dict)
 
 
@@ -232,6 +280,9 @@ def read_course_file(data: bytes, file: str) -> tuple[CourseData | None, list[Pr
         if "lessons" not in top:
             raise Invalid(root, "lessons", _("The file has no lessons: list."))
         _lessons(reader, top["lessons"][1], course, problems)
+        if "exam" in top:
+            course.lines["exam"] = top["exam"][0].start_mark.line + 1
+            _exam(reader, top["exam"][1], course, problems)
     except Invalid as problem:
         problems.append(Problem(file, problem.line, problem.field, problem.message))
     problems.sort(key=lambda problem: problem.line or 0)
@@ -358,3 +409,137 @@ def _seconds(node: Node) -> int:
             _("min_seconds must be a whole number from 0 to %(n)d.", n=MAX_LESSON_SECONDS),
         )
     return int(value)
+
+
+# The exam ------------------------------------------------------------------------------------
+
+
+def _whole(node: Node, name: str, low: int, high: int) -> int:
+    value = _decimal(node, name)
+    if value != value.to_integral_value() or not low <= value <= high:
+        raise Invalid(
+            node,
+            name,
+            _(
+                "%(field)s must be a whole number from %(low)d to %(high)d.",
+                field=name,
+                low=low,
+                high=high,
+            ),
+        )
+    return int(value)
+
+
+def _flag(node: Node, name: str) -> bool:
+    if not isinstance(node, ScalarNode) or node.tag != _TAG + "bool":
+        raise Invalid(node, name, _("%(field)s must be true or false.", field=name))
+    return node.value.lower() in ("true", "yes", "on")
+
+
+def _exam(reader: _Reader, node: Node, course: CourseData, problems: list[Problem]) -> None:
+    """The ``exam:`` mapping: every field checked, each problem at its line."""
+    exam = ExamData(line=node.start_mark.line + 1)
+    entries = reader.mapping(node, "exam", EXAM_FIELDS)
+    for name, (_key, value) in entries.items():
+        try:
+            _exam_field(reader, exam, name, value, course, problems)
+        except Invalid as problem:
+            problems.append(Problem(course.file, problem.line, problem.field, problem.message))
+    if "draw" not in entries:
+        problems.append(
+            Problem(
+                course.file,
+                exam.line,
+                "exam.draw",
+                _("The exam has no draw: list of rules."),
+            )
+        )
+    course.exam = exam
+
+
+def _exam_field(
+    reader: _Reader,
+    exam: ExamData,
+    name: str,
+    node: Node,
+    course: CourseData,
+    problems: list[Problem],
+) -> None:
+    label = f"exam.{name}"
+    if name == "title":
+        exam.title = _text(node, label, limit=200).strip() or None
+    elif name in EXAM_NUMBERS:
+        setattr(exam, name, _whole(node, label, *EXAM_NUMBERS[name]))
+    elif name == "pass_mark_percent":
+        value = _decimal(node, label)
+        if not 0 <= value <= 100 or value != value.quantize(HUNDREDTH):
+            raise Invalid(
+                node, label, _("exam.pass_mark_percent must be a percentage from 0 to 100.")
+            )
+        exam.pass_mark_percent = value.quantize(HUNDREDTH)
+    elif name == "review":
+        text = _text(node, label).strip()
+        if text not in ReviewPolicy.__members__:
+            raise Invalid(
+                node,
+                label,
+                _("exam.review is none, score, answers_after_close or answers_at_once."),
+            )
+        exam.review = ReviewPolicy(text)
+    elif name in ("shuffle_questions", "shuffle_options"):
+        setattr(exam, name, _flag(node, label))
+    else:  # draw
+        items = reader.items(node, label) if node.tag != _TAG + "null" else []
+        if not items:
+            raise Invalid(node, label, _("The exam needs at least one draw rule."))
+        for item in items:
+            try:
+                exam.draw.append(_draw_rule(reader, item))
+            except Invalid as problem:
+                problems.append(Problem(course.file, problem.line, problem.field, problem.message))
+
+
+def _draw_rule(reader: _Reader, node: Node) -> DrawData:
+    from lms.questions.types import registry
+
+    rule = DrawData(line=node.start_mark.line + 1)
+    entries = reader.mapping(node, "exam.draw", DRAW_FIELDS)
+    for name, (key, value) in entries.items():
+        rule.lines[name] = key.start_mark.line + 1
+        label = f"exam.draw.{name}"
+        if name == "bank":
+            rule.bank = _required(value, label, limit=64)
+            if not BANK_CODE.match(rule.bank):
+                raise Invalid(value, label, _("A bank code is lower-case letters, digits and -."))
+        elif name == "count":
+            rule.count = _whole(value, label, 1, MAX_DRAW_COUNT)
+        elif name == "points_each":
+            points = _decimal(value, label)
+            if not 0 < points <= MAX_POINTS or points != points.quantize(HUNDREDTH):
+                raise Invalid(
+                    value,
+                    label,
+                    _("exam.draw.points_each must be above 0 and at most 999.99 (two decimals)."),
+                )
+            rule.points_each = points.quantize(HUNDREDTH)
+        elif name == "type":
+            text = _text(value, label, limit=40).strip()
+            types = registry()
+            if text and text not in types:
+                close = difflib.get_close_matches(text, list(types), n=1)
+                message = _("Unknown question type %(type)s.", type=text)
+                if close:
+                    message += " " + _("Did you mean %(close)s?", close=close[0])
+                raise Invalid(value, label, message)
+            rule.type = text or None
+        elif name == "difficulty":
+            if not (isinstance(value, ScalarNode) and value.tag == _TAG + "null"):
+                rule.difficulty = _whole(value, label, 1, 5)
+        else:  # knowledge_point
+            rule.knowledge_point = _text(value, label, limit=200).strip() or None
+    for name in ("bank", "count", "points_each"):
+        if name not in entries:
+            raise Invalid(
+                node, f"exam.draw.{name}", _("The draw rule has no %(field)s.", field=name)
+            )
+    return rule
