@@ -41,6 +41,7 @@ NAVIGATION = (
     ("lms.org.import_start", lazy_gettext("Import"), {Role.hr, Role.admin}),
     ("lms.questions.banks", lazy_gettext("Question banks"), {Role.hr, Role.admin}),
     ("lms.course_admin.courses", lazy_gettext("Course management"), {Role.hr, Role.admin}),
+    ("lms.exam_admin.papers", lazy_gettext("Exam papers"), {Role.hr, Role.admin}),
     ("lms.grading.queue", lazy_gettext("Grading"), {Role.manager, Role.hr, Role.admin}),
 )
 
