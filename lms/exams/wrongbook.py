@@ -453,6 +453,21 @@ def filters(db: Session, employee: Employee) -> tuple[list[QuestionBank], list[s
 # -- practice ----------------------------------------------------------------------------------
 
 
+def _practice_query(
+    employee: Employee, *, now: datetime, bank_id: int | None, knowledge_point: str | None
+) -> sa.Select[tuple[int]]:
+    conditions = _conditions(
+        employee, mastered=False, bank_id=bank_id, knowledge_point=knowledge_point
+    )
+    return (
+        sa.select(WrongAnswer.question_id)
+        .join(Question, Question.id == WrongAnswer.question_id)
+        .join(ExamAttempt, ExamAttempt.id == WrongAnswer.last_attempt_id)
+        .join(ExamPaper, ExamPaper.id == ExamAttempt.paper_id)
+        .where(*conditions, Question.enabled, _answers_shown_sql(now))
+    )
+
+
 def practice_questions(
     db: Session,
     employee: Employee,
@@ -465,29 +480,29 @@ def practice_questions(
     """Up to ``limit`` questions to practise: the employee's entries still to learn whose
     answers the review policy shows at ``now`` (practice shows answers at once), whose question
     is still enabled; most often wrong first."""
-    conditions = _conditions(
-        employee, mastered=False, bank_id=bank_id, knowledge_point=knowledge_point
-    )
+    query = _practice_query(employee, now=now, bank_id=bank_id, knowledge_point=knowledge_point)
     return list(
         db.scalars(
-            sa.select(WrongAnswer.question_id)
-            .join(Question, Question.id == WrongAnswer.question_id)
-            .join(ExamAttempt, ExamAttempt.id == WrongAnswer.last_attempt_id)
-            .join(ExamPaper, ExamPaper.id == ExamAttempt.paper_id)
-            .where(*conditions, Question.enabled, _answers_shown_sql(now))
-            .order_by(
+            query.order_by(
                 WrongAnswer.times_wrong.desc(),
                 WrongAnswer.last_wrong_at.desc(),
                 WrongAnswer.id.desc(),
-            )
-            .limit(limit)
+            ).limit(limit)
         )
     )
 
 
-def practice_available(db: Session, employee: Employee, *, now: datetime) -> int:
+def practice_available(
+    db: Session,
+    employee: Employee,
+    *,
+    now: datetime,
+    bank_id: int | None = None,
+    knowledge_point: str | None = None,
+) -> int:
     """How many entries practice can draw from now (see :func:`practice_questions`)."""
-    return len(practice_questions(db, employee, now=now, limit=10_000))
+    query = _practice_query(employee, now=now, bank_id=bank_id, knowledge_point=knowledge_point)
+    return db.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
 
 
 def open_practice(db: Session, employee: Employee) -> ExamAttempt | None:

@@ -7,7 +7,6 @@ views over :mod:`lms.exams.wrongbook`; the attempt itself runs on the exam pages
 
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -20,6 +19,7 @@ from lms.db import db_session, utcnow
 from lms.exams import services, wrongbook
 from lms.i18n import gettext as _
 from lms.i18n import lazy_gettext as _l
+from lms.questions.models import QuestionBank
 from lms.security import current_employee, login_required
 
 bp = Blueprint("wrongbook", __name__)
@@ -38,20 +38,21 @@ class PracticeForm(FlaskForm):
     point = HiddenField()
 
 
-def _filters() -> tuple[int | None, str | None]:
-    """The bank and knowledge point asked for, if they are among the employee's entries."""
+def _filters() -> tuple[int | None, str | None, list[QuestionBank], list[str]]:
+    """The bank and knowledge point asked for, if they are among the employee's entries, and
+    those of the employee's entries."""
     banks, points = wrongbook.filters(db_session, current_employee())
     bank_text = request.values.get("bank", "")
     bank_id = int(bank_text) if bank_text.isdecimal() and len(bank_text) < 10 else None
     if bank_id not in {b.id for b in banks}:
         bank_id = None
     point = request.values.get("point", "")
-    return bank_id, point if point in points else None
+    return bank_id, point if point in points else None, banks, points
 
 
 def _today() -> str:
     zone = ZoneInfo(current_app.config["LMS_TIMEZONE"])
-    return datetime.now(zone).strftime("%Y-%m-%d")
+    return utcnow().astimezone(zone).strftime("%Y-%m-%d")
 
 
 @bp.route("/me/mistakes")
@@ -60,7 +61,7 @@ def book():
     """The questions the employee got wrong, still to learn (``?mastered=1``: all)."""
     me = current_employee()
     now = utcnow()
-    bank_id, point = _filters()
+    bank_id, point, banks, points = _filters()
     mastered = request.args.get("mastered") == "1"
     page = wrongbook.book(
         db_session,
@@ -72,7 +73,6 @@ def book():
         page=request.args.get("page", 1, type=int),
         page_size=current_app.config["LMS_PAGE_SIZE"],
     )
-    banks, points = wrongbook.filters(db_session, me)
     form = PracticeForm(formdata=None, bank=bank_id or "", point=point or "")
     return render_template(
         "lms/exams/wrongbook/book.html",
@@ -83,7 +83,9 @@ def book():
         point=point or "",
         mastered=mastered,
         form=form,
-        available=wrongbook.practice_available(db_session, me, now=now),
+        available=wrongbook.practice_available(
+            db_session, me, now=now, bank_id=bank_id, knowledge_point=point
+        ),
         open_practice=wrongbook.open_practice(db_session, me),
     )
 
@@ -93,7 +95,7 @@ def book():
 def practice():
     """Practise questions from the book (or resume the open practice) on the attempt page."""
     form = PracticeForm()
-    bank_id, point = _filters()
+    bank_id, point, _banks, _points = _filters()
     back = url_for(".book", bank=bank_id, point=point)
     if not form.validate():
         flash(

@@ -377,6 +377,7 @@ def test_the_book_filters_by_bank_and_pages(
     second = client.get("/me/mistakes?page=2").get_data(as_text=True)
     assert len(mistakes(second)) == 1
     assert len(mistakes(client.get(f"/me/mistakes?bank={bank.id}").get_data(as_text=True))) == 2
+    assert len(mistakes(client.get("/me/mistakes?point=服务规范").get_data(as_text=True))) == 2
     assert mistakes(client.get("/me/mistakes?point=nosuch&bank=x").get_data(as_text=True))
     assert client.get("/me/mistakes?page=abc").status_code == 200
 
