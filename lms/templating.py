@@ -35,6 +35,7 @@ NAVIGATION = (
     ("lms.core.home", lazy_gettext("Home"), None),
     ("lms.courses.catalogue", lazy_gettext("Courses"), None),
     ("lms.exams.papers", lazy_gettext("Exams"), None),
+    ("lms.wrongbook.book", lazy_gettext("My mistakes"), None),
     ("lms.training.my_record", lazy_gettext("My record"), None),
     ("lms.org.units", lazy_gettext("Units"), {Role.manager, Role.hr, Role.admin}),
     ("lms.org.employees", lazy_gettext("Employees"), {Role.manager, Role.hr, Role.admin}),
