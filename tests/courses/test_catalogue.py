@@ -70,21 +70,57 @@ def count(db: Any, model: Any) -> int:
 
 
 def test_shipped_catalogue_imports_cleanly_and_again_unchanged(app, db):
-    """The shipped catalogue imports with no errors or warnings, published; again: unchanged."""
+    """After the shipped banks, the shipped catalogue imports with no errors or warnings,
+    published, every course with its published drawn exam whose rules can be met (and whose
+    version names it); again: unchanged."""
+    from lms.exams.admin import check_rules
+    from lms.exams.models import ExamPaper, PaperKind
+    from lms.questions.shipped import import_shipped_banks
+
     files = shipped_catalogue_files()
     with app.app_context():
+        assert import_shipped_banks(db, types=app.extensions["lms"].question_types).ok
+        db.commit()
         result = import_shipped_catalogue(db)
     assert (result.errors, result.warnings) == ([], [])
     assert result.imported == len(files) == result.details["created"] >= 7
     db.commit()
     courses = db.scalars(sa.select(Course)).all()
     assert all(c.status is CourseStatus.published and c.current_version == 1 for c in courses)
-    versions = count(db, CourseVersion)
+    for course in courses:
+        assert course.bank_codes, course.code
+        paper = db.scalar(sa.select(ExamPaper).where(ExamPaper.course_id == course.id))
+        assert paper is not None and paper.code == f"{course.code}-EXAM", course.code
+        assert (paper.kind, paper.published, paper.practice) == (PaperKind.drawn, True, False)
+        with app.app_context():
+            preview = check_rules(db, paper)
+        assert preview.feasible and preview.points == 100, course.code
+        # Only automatically graded types: a course completes without waiting for a grader.
+        assert {rule.type for rule in paper.rules} <= {
+            "single_choice",
+            "multiple_choice",
+            "true_false",
+        }, course.code
+        version = services.version_of(db, course.id, 1)
+        assert version.snapshot["exam"]["paper_id"] == paper.id, course.code
+    safety = db.scalar(sa.select(ExamPaper).where(ExamPaper.code == "SR-101-EXAM"))
+    assert (safety.pass_mark, safety.review_policy.value) == (80, "score")
+    versions, papers = count(db, CourseVersion), count(db, ExamPaper)
+    updated = set(db.scalars(sa.select(ExamPaper.updated_at)))
     with app.app_context():
         again = import_shipped_catalogue(db)
     assert (again.imported, again.unchanged, again.errors) == (0, len(files), [])
     db.commit()
-    assert count(db, CourseVersion) == versions
+    assert (count(db, CourseVersion), count(db, ExamPaper)) == (versions, papers)
+    assert set(db.scalars(sa.select(ExamPaper.updated_at))) == updated
+
+
+def test_shipped_catalogue_before_the_banks_warns_about_each_exam(app, db):
+    """Before the banks are imported the courses import without exams, one warning each."""
+    with app.app_context():
+        result = import_shipped_catalogue(db)
+    assert result.ok and len(result.warnings) == len(shipped_catalogue_files())
+    assert all(w.column == "exam" for w in result.warnings)
 
 
 def test_shipped_courses_are_complete(app):
@@ -300,3 +336,7 @@ def test_cli_demo_loads_the_catalogue(app, invoke, db):
     assert result.exit_code == 0, result.output
     assert f"Courses: {len(shipped_catalogue_files())} courses." in result.output
     assert count(db, Course) == len(shipped_catalogue_files())
+    from lms.exams.models import ExamPaper
+
+    published = db.scalars(sa.select(ExamPaper.code).where(ExamPaper.published)).all()
+    assert len(published) == len(shipped_catalogue_files())

@@ -54,13 +54,8 @@ def paper_title(course: CourseData) -> str:
 def bank_ids(db: Session, exam: ExamData) -> dict[str, int]:
     """The ids of the exam's banks that are in the database, by code."""
     codes = {rule.bank for rule in exam.draw}
-    return dict(
-        db.execute(
-            sa.select(QuestionBank.code, QuestionBank.id).where(QuestionBank.code.in_(codes))
-        )
-        .tuples()
-        .all()
-    )
+    query = sa.select(QuestionBank.code, QuestionBank.id).where(QuestionBank.code.in_(codes))
+    return {code: bank_id for code, bank_id in db.execute(query)}
 
 
 def _transient_rule(rule: DrawData, bank_id: int) -> ExamDrawRule:

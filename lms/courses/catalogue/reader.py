@@ -282,7 +282,7 @@ def read_course_file(data: bytes, file: str) -> tuple[CourseData | None, list[Pr
         _lessons(reader, top["lessons"][1], course, problems)
         if "exam" in top:
             course.lines["exam"] = top["exam"][0].start_mark.line + 1
-            _exam(reader, top["exam"][1], course, problems)
+            _exam(reader, top["exam"], course, problems)
     except Invalid as problem:
         problems.append(Problem(file, problem.line, problem.field, problem.message))
     problems.sort(key=lambda problem: problem.line or 0)
@@ -436,9 +436,13 @@ def _flag(node: Node, name: str) -> bool:
     return node.value.lower() in ("true", "yes", "on")
 
 
-def _exam(reader: _Reader, node: Node, course: CourseData, problems: list[Problem]) -> None:
-    """The ``exam:`` mapping: every field checked, each problem at its line."""
-    exam = ExamData(line=node.start_mark.line + 1)
+def _exam(
+    reader: _Reader, entry: tuple[Node, Node], course: CourseData, problems: list[Problem]
+) -> None:
+    """The ``exam:`` mapping (its key and value): every field checked, each problem at its
+    line; the exam as a whole is placed at the ``exam:`` key's line."""
+    key, node = entry
+    exam = ExamData(line=key.start_mark.line + 1)
     entries = reader.mapping(node, "exam", EXAM_FIELDS)
     for name, (_key, value) in entries.items():
         try:
