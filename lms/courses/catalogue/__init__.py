@@ -2,9 +2,10 @@
 the bureau's own catalogue ships in ``catalogue/``.
 
 An import is all or nothing: every file is read (:mod:`lms.courses.catalogue.reader`) and every
-reference (programme, question banks, prerequisites) checked before anything is written; then
-each course is upserted by its code, and a course whose content changed is published as a new
-version, so that runs already under way keep the version they started on.
+reference (programme, question banks, prerequisites, the exam's draw rules) checked before
+anything is written; then each course is upserted by its code, its exam paper set up
+(:mod:`lms.courses.catalogue.exam`), and a course whose content or exam changed is published as a
+new version, so that runs already under way keep the version they started on.
 """
 
 from __future__ import annotations
@@ -184,8 +185,9 @@ def import_catalogue(
 
     A course whose content changed (or that was never published) is published as a new
     version when ``publish``; a retired course is updated but stays retired. ``imported`` counts
-    the courses created or changed, ``unchanged`` the others. The caller commits when the result
-    is ok (and rolls back for a dry run)."""
+    the courses created or changed (their exam paper included), ``unchanged`` the others. The
+    caller commits when the result is ok, and rolls back otherwise (a refused exam setting is
+    found after some writes) and for a dry run."""
     result = ImportResult()
     courses: list[CourseData] = []
     for name, data in files:
