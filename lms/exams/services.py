@@ -465,8 +465,11 @@ def save_answer(
     if row.id is None:
         raise ExamError("no such question in this attempt")
     stored = _to_original(row, response)
-    db.execute(
-        _upsert_answer(db.get_bind().dialect.name),
+    # Through the session's connection: the ORM's bulk-insert path costs more than the
+    # statement (no object is loaded or changed, so the session has nothing to track).
+    connection = db.connection()
+    connection.execute(
+        _upsert_answer(connection.dialect.name),
         {"attempt_id": attempt.id, "item_id": row.id, "response": stored, "saved_at": now},
     )
     db.flush()
