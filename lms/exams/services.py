@@ -20,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session
 
 from lms.exams.models import (
     AttemptAnswer,
@@ -409,7 +409,11 @@ def accepts_answers(attempt: ExamAttempt, now: datetime) -> bool:
         return False
     if attempt.deadline_at is None:
         return True
-    return now <= attempt.deadline_at + timedelta(seconds=attempt.paper.grace_seconds)
+    return _before_grace_end(attempt.deadline_at, attempt.paper.grace_seconds, now)
+
+
+def _before_grace_end(deadline: datetime, grace_seconds: int, now: datetime) -> bool:
+    return now <= deadline + timedelta(seconds=grace_seconds)
 
 
 def _lock(db: Session, attempt: ExamAttempt) -> ExamAttempt:
@@ -445,22 +449,29 @@ def save_answer(
     Raises :class:`AttemptClosed` on a finished attempt or after the deadline plus grace, and
     :class:`ExamError` for an unknown item or option.
     """
-    # As _lock, in one query with the paper (for its grace) and the item: the attempt row is
-    # re-read under its lock (only its row: ``OF``), so a save and a submit do not interleave.
+    # As _lock, in one query with the paper's grace and the item: the attempt row is read again
+    # under its lock (only its row: ``OF``), so a save and a submit do not interleave. Plain
+    # columns, not objects: nothing here needs the ORM, and a save is the most frequent request.
     row = db.execute(
-        sa.select(ExamAttempt, AttemptItem.id, AttemptItem.option_order)
-        .join(ExamAttempt.paper)
+        sa.select(
+            ExamAttempt.state,
+            ExamAttempt.deadline_at,
+            ExamPaper.grace_seconds,
+            AttemptItem.id,
+            AttemptItem.option_order,
+        )
+        .join(ExamPaper, ExamPaper.id == ExamAttempt.paper_id)
         .outerjoin(
             AttemptItem,
             sa.and_(AttemptItem.attempt_id == ExamAttempt.id, AttemptItem.public_key == public_key),
         )
-        .options(contains_eager(ExamAttempt.paper))
         .where(ExamAttempt.id == attempt.id)
         .with_for_update(of=ExamAttempt)
-        .execution_options(populate_existing=True)
     ).one()
-    attempt = row.ExamAttempt
-    if not accepts_answers(attempt, now):
+    if row.state not in OPEN_STATES or (
+        row.deadline_at is not None
+        and not _before_grace_end(row.deadline_at, row.grace_seconds, now)
+    ):
         raise AttemptClosed("the attempt no longer takes answers")
     if row.id is None:
         raise ExamError("no such question in this attempt")
