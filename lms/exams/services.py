@@ -35,7 +35,13 @@ from lms.exams.models import (
 from lms.org.models import Employee
 from lms.questions.data import QuestionData
 from lms.questions.models import Question, QuestionLabel, QuestionVersion
-from lms.questions.types import MultipleChoice, QuestionType, SingleChoice, registry
+from lms.questions.types import (
+    MultipleChoice,
+    QuestionType,
+    SingleChoice,
+    TypeRegistry,
+    registry,
+)
 
 OPEN_STATES = (AttemptState.in_progress, AttemptState.overdue)
 CENT = Decimal("0.01")
@@ -282,9 +288,8 @@ def _versions(db: Session, keys: list[tuple[int, int]]) -> dict[tuple[int, int],
     return {(qid, number): data[h] for qid, number, h in rows}
 
 
-def _public_view(data: QuestionData, content_hash: str) -> dict[str, Any]:
+def _public_view(types: TypeRegistry, data: QuestionData, content_hash: str) -> dict[str, Any]:
     """The type's public view of a version (shared: copy before changing it)."""
-    types = registry()
     key = (id(types), content_hash)
     view = _PUBLIC.get(key)
     if view is None:
@@ -384,9 +389,10 @@ def public_items(db: Session, attempt: ExamAttempt) -> list[dict[str, Any]]:
         .order_by(AttemptItem.position)
     ).all()
     data = _by_hash(db, {r.content_hash: (r.question_id, r.version_number) for r in rows})
+    types = registry()
     result = []
     for row in rows:
-        view = _public_view(data[row.content_hash], row.content_hash)
+        view = _public_view(types, data[row.content_hash], row.content_hash)
         if row.option_order and "options" in view:
             view = dict(view, options=[view["options"][i] for i in row.option_order])
         else:
