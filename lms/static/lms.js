@@ -154,12 +154,34 @@
       if (errorBox) { errorBox.textContent = text; errorBox.hidden = false; }
     }
 
+    // An answer that could not be sent (no connection, a server error) stays "dirty" and is sent
+    // again: with a growing pause, at once when the browser is back online, and before the form
+    // is submitted. A refusal (400, 409) is not retried: the server has said no.
+    var retryTimer = null;
+    var retryPause = 1000;
+    var connectionError = false;
+
+    function dirtyItems() {
+      return Array.prototype.filter.call(document.querySelectorAll("[data-exam-item]"),
+        function (item) { return item.lmsDirty; });
+    }
+
+    function retrySoon() {
+      if (retryTimer !== null || closed) { return; }
+      retryTimer = window.setTimeout(function () {
+        retryTimer = null;
+        retryPause = Math.min(retryPause * 2, 30000);
+        dirtyItems().forEach(save);
+      }, retryPause);
+    }
+
     function save(item) {
-      if (closed) { return; }
+      if (closed) { return Promise.resolve(false); }
       var state = item.querySelector("[data-save-state]");
       var sent = ++item.lmsSaves;
+      item.lmsDirty = true;
       if (state) { state.textContent = card.getAttribute("data-saving-text"); }
-      fetch(item.getAttribute("data-save-url"), {
+      return fetch(item.getAttribute("data-save-url"), {
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": token },
@@ -168,16 +190,38 @@
         .then(function (r) {
           return r.json().catch(function () { return {}; }).then(function (body) {
             if (r.status === 409) { closed = true; }
-            if (!r.ok) { throw new Error(body.error || card.getAttribute("data-failed-text")); }
+            if (!r.ok) {
+              var refused = r.status < 500;
+              if (refused && sent === item.lmsSaves) { item.lmsDirty = false; }
+              var error = new Error(body.error || card.getAttribute("data-failed-text"));
+              error.retry = !refused;
+              throw error;
+            }
             return body;
           });
         })
         .then(function () {
-          if (state && sent === item.lmsSaves) { state.textContent = card.getAttribute("data-saved-text"); }
+          if (sent !== item.lmsSaves) { return true; }
+          item.lmsDirty = false;
+          if (state) { state.textContent = card.getAttribute("data-saved-text"); }
+          if (connectionError && !dirtyItems().length && errorBox) {
+            connectionError = false;
+            errorBox.hidden = true;
+            retryPause = 1000;
+          }
+          return true;
         })
         .catch(function (error) {
-          if (state) { state.textContent = ""; }
-          showError(error && error.message ? error.message : card.getAttribute("data-failed-text"));
+          if (state && sent === item.lmsSaves) { state.textContent = ""; }
+          var retry = !error || error.retry !== false;
+          if (retry) {
+            connectionError = true;
+            showError(card.getAttribute("data-failed-text"));
+            retrySoon();
+          } else {
+            showError(error.message);
+          }
+          return false;
         });
     }
 
@@ -194,6 +238,22 @@
         typing = window.setTimeout(function () { typing = null; save(item); }, 800);
       });
     });
+    window.addEventListener("online", function () { dirtyItems().forEach(save); });
+
+    // Submitting sends the unsaved answers first; if they still cannot be sent, the form stays
+    // (the candidate sees why and can try again; at the deadline the server finishes the
+    // attempt with what it has).
+    var form = card.querySelector("form.exam-form") || document.querySelector("form.exam-form");
+    if (form) {
+      form.addEventListener("submit", function (event) {
+        var dirty = dirtyItems();
+        if (!dirty.length || closed) { return; }
+        event.preventDefault();
+        Promise.all(dirty.map(save)).then(function (results) {
+          if (results.every(Boolean)) { leaving = true; form.submit(); }
+        });
+      });
+    }
 
     // Switching away: the page becoming hidden is reported, but not when this page itself is
     // left (submitting, reloading or following a link fire beforeunload/pagehide first). Back on

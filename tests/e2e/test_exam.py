@@ -98,3 +98,35 @@ def test_candidate_answers_reloads_submits_and_sees_the_result(page, site, conso
     expect(page.get_by_test_id("outcome")).to_have_text("合格")
     expect(page.get_by_test_id("review-items").locator(".exam-item")).to_have_count(3)
     assert console.problems() == []
+
+
+def test_an_answer_given_offline_is_saved_when_the_connection_returns(page, site):
+    """A dropped connection loses nothing: the page says the answer is not saved, sends it again
+    when the browser is back online, and a submit sends what is still unsaved first."""
+    paper_id = _paper(site)
+    sign_in(page, site.accounts["employee"])
+    page.goto(f"/exams/{paper_id}")
+    with page.expect_navigation():
+        page.get_by_test_id("start-exam").click()
+    items = page.get_by_test_id("exam-item")
+
+    page.context.set_offline(True)
+    items.nth(0).get_by_label("36V").check()
+    expect(page.locator("[data-exam-error]")).to_contain_text("未保存")
+    page.context.set_offline(False)
+    _wait_saved(items.nth(0))
+    expect(page.locator("[data-exam-error]")).to_be_hidden()
+
+    page.context.set_offline(True)
+    items.nth(2).locator("input[type=text]").fill("断电")
+    expect(page.locator("[data-exam-error]")).to_contain_text("未保存")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("submit-exam").click()
+    expect(page.get_by_test_id("exam-form")).to_be_visible()  # still here: nothing was lost
+    page.context.set_offline(False)
+    _wait_saved(items.nth(2))
+    page.reload()
+    expect(page.get_by_test_id("exam-item").nth(2).locator("input[type=text]")).to_have_value(
+        "断电"
+    )
+    expect(page.get_by_test_id("exam-item").nth(0).get_by_label("36V")).to_be_checked()
