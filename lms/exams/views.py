@@ -36,8 +36,6 @@ from lms.security import current_employee, login_required
 
 bp = Blueprint("exams", __name__)
 
-ATTEMPT_ENDPOINT = "lms.exams.attempt"
-
 
 def _reason(error: services.ExamError) -> str:
     """The services' reasons, translated (an unknown one as it is)."""
