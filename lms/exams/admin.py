@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from lms.audit.services import record as audit
 from lms.courses.models import Course, CourseStatus, CourseVersion
 from lms.db import Page
+from lms.exams.drawing import match_rules
 from lms.exams.models import (
     ExamAttempt,
     ExamDrawRule,
@@ -41,7 +42,7 @@ from lms.exams.models import (
     PaperStatistic,
     ReviewPolicy,
 )
-from lms.exams.services import _rule_query
+from lms.exams.services import rule_query
 from lms.i18n import gettext as _
 from lms.org.models import Employee
 from lms.questions.data import QuestionData
@@ -670,50 +671,6 @@ def delete_rule(db: Session, actor: Employee | None, paper: ExamPaper, rule: Exa
 # -- preview: can the rules be met, and the distribution ---------------------------------------
 
 
-def match_rules(
-    pools: Sequence[Sequence[int]], counts: Sequence[int], *, rng: random.Random | None = None
-) -> list[list[int]]:
-    """A maximum assignment of distinct questions to rules: ``result[i]`` holds at most
-    ``counts[i]`` questions of ``pools[i]``, no question twice, as many in all as possible.
-
-    Augmenting paths (Kuhn's algorithm with a rule standing for ``count`` interchangeable
-    slots): a slot left unmatched means no assignment at all fills every rule. With ``rng`` the
-    pools are tried in a random order, which makes a random draw that meets every rule whenever
-    that is possible (a plain greedy draw can take a question a narrower rule needed).
-    """
-    order = [list(pool) for pool in pools]
-    if rng is not None:
-        for pool in order:
-            rng.shuffle(pool)
-    owner: dict[int, int] = {}  # question -> rule
-    held: list[list[int]] = [[] for _ in pools]
-
-    def augment(rule: int, seen_questions: set[int], seen_rules: set[int]) -> bool:
-        # A rule already on the path has tried (or is trying) every question of its pool,
-        # so entering it again finds nothing new: this also bounds the depth by the rules.
-        seen_rules.add(rule)
-        for question in order[rule]:
-            if question in seen_questions:
-                continue
-            seen_questions.add(question)
-            other = owner.get(question)
-            if other is None or (
-                other not in seen_rules and augment(other, seen_questions, seen_rules)
-            ):
-                if other is not None:
-                    held[other].remove(question)
-                owner[question] = rule
-                held[rule].append(question)
-                return True
-        return False
-
-    for rule, count in enumerate(counts):
-        for _slot in range(count):
-            if not augment(rule, set(), set()):
-                break  # the same search fails for the rule's remaining slots too
-    return held
-
-
 @dataclass
 class RuleCheck:
     """One rule in the preview: questions available to it alone, needed, and drawable together
@@ -747,7 +704,7 @@ class Preview:
 
 def _pools(db: Session, paper: ExamPaper) -> list[list[int]]:
     # The draw's own query, so that the preview and the draw agree on what a rule may take.
-    return [list(db.scalars(_rule_query(rule))) for rule in paper.rules]
+    return [list(db.scalars(rule_query(rule))) for rule in paper.rules]
 
 
 def check_rules(db: Session, paper: ExamPaper) -> Preview:

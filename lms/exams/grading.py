@@ -134,9 +134,9 @@ class ManualItem:
 
 def manual_items(db: Session, attempt: ExamAttempt) -> list[ManualItem]:
     """The attempt's items of the types a person grades, in paper order, with their answers."""
-    answers = services._answers(db, attempt)
+    answers = services.attempt_answers(db, attempt)
     result = []
-    for item, data in services._items(db, attempt):
+    for item, data in services.attempt_items(db, attempt):
         if registry().for_question(data).auto_graded:
             continue
         answer = answers.get(item.id)
@@ -172,7 +172,7 @@ def grade_attempt(
     changes. Changing an earlier grade (a person's regrade) works the same way. Each changed
     answer gets an ``exam.grade`` audit entry with the points and comment before and after.
     """
-    attempt = services._lock(db, attempt)  # a second grader waits here, then sees our grades
+    attempt = services.lock_attempt(db, attempt)  # a second grader waits here, then sees our grades
     items = manual_items(db, attempt)
     problems: dict[int, str] = {}
     planned: list[tuple[ManualItem, Decimal, str]] = []
@@ -375,7 +375,7 @@ def regrade_preview(db: Session, question_id: int, *, now: datetime) -> RegradeP
         )
         .order_by(ExamAttempt.finished_at, ExamAttempt.id, AttemptItem.position)
     ).all()
-    versions = services._versions(
+    versions = services.question_versions(
         db, sorted({(item.question_id, item.version_number) for item, _a, _t in rows})
     )
     by_attempt: dict[int, RegradeRow] = {}
@@ -456,10 +456,10 @@ def regrade_apply(
         todo = [i for i in row.items if not i.flag]
         if not todo:
             continue
-        attempt = services._lock(db, row.attempt)
+        attempt = services.lock_attempt(db, row.attempt)
         before = {"score": _plain(attempt.score), "passed": attempt.passed}
         if current is None:
-            current = services._versions(db, [(question_id, preview.version_number)])[
+            current = services.question_versions(db, [(question_id, preview.version_number)])[
                 (question_id, preview.version_number)
             ]
         for regrade in todo:

@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from lms.exams.drawing import match_rules
 from lms.exams.models import (
     AttemptAnswer,
     AttemptItem,
@@ -63,7 +64,7 @@ class AlreadyFinished(ExamError):
 # -- papers and drawing ------------------------------------------------------------------------
 
 
-def _rule_query(rule: ExamDrawRule) -> sa.Select[tuple[int]]:
+def rule_query(rule: ExamDrawRule) -> sa.Select[tuple[int]]:
     """Ids of the enabled questions a rule may draw from."""
     query = sa.select(Question.id).where(Question.bank_id == rule.bank_id, Question.enabled)
     if rule.type:
@@ -87,7 +88,7 @@ def preview_draw(db: Session, paper: ExamPaper) -> list[tuple[ExamDrawRule, int,
     ``available`` counts each rule alone; rules that overlap share questions, so the draw also
     checks for duplicates (see :func:`start_attempt`).
     """
-    return [(rule, len(db.scalars(_rule_query(rule)).all()), rule.count) for rule in paper.rules]
+    return [(rule, len(db.scalars(rule_query(rule)).all()), rule.count) for rule in paper.rules]
 
 
 def _draw(db: Session, paper: ExamPaper) -> list[tuple[int, Decimal]]:
@@ -101,17 +102,17 @@ def _draw(db: Session, paper: ExamPaper) -> list[tuple[int, Decimal]]:
             )
         )
         return [(q.question_id, q.points) for q in paper.questions if q.question_id in enabled]
+    # An exact matching over the rules' pools (shuffled): overlapping rules are met together
+    # whenever any draw can meet them, where taking rule by rule could starve a narrower one.
+    pools = [list(db.scalars(rule_query(rule))) for rule in paper.rules]
+    held = match_rules(pools, [rule.count for rule in paper.rules], rng=_random)
     chosen: list[tuple[int, Decimal]] = []
-    taken: set[int] = set()
-    for rule in paper.rules:
-        pool = [qid for qid in db.scalars(_rule_query(rule)) if qid not in taken]
-        if len(pool) < rule.count:
+    for rule, got in zip(paper.rules, held, strict=True):
+        if len(got) < rule.count:
             raise ExamError(
-                f"rule {rule.id} needs {rule.count} questions but only {len(pool)} are available"
+                f"rule {rule.id} needs {rule.count} questions but only {len(got)} are available"
             )
-        for qid in _random.sample(pool, rule.count):
-            taken.add(qid)
-            chosen.append((qid, rule.points_each))
+        chosen.extend((qid, rule.points_each) for qid in got)
     return chosen
 
 
@@ -197,7 +198,7 @@ def start_attempt(
         q.id: q
         for q in db.scalars(sa.select(Question).where(Question.id.in_([d for d, _ in drawn])))
     }
-    versions = _versions(db, [(qid, questions[qid].current_number) for qid, _ in drawn])
+    versions = question_versions(db, [(qid, questions[qid].current_number) for qid, _ in drawn])
     deadline = None
     if paper.time_limit_minutes:
         deadline = now + timedelta(minutes=paper.time_limit_minutes)
@@ -274,7 +275,9 @@ def _by_hash(db: Session, wanted: dict[str, tuple[int, int]]) -> dict[str, Quest
     return found
 
 
-def _versions(db: Session, keys: list[tuple[int, int]]) -> dict[tuple[int, int], QuestionData]:
+def question_versions(
+    db: Session, keys: list[tuple[int, int]]
+) -> dict[tuple[int, int], QuestionData]:
     """The question data of (question id, version number) pairs, in one query (the data
     itself only for versions this process has not parsed yet)."""
     if not keys:
@@ -302,7 +305,7 @@ def _public_view(types: TypeRegistry, data: QuestionData, content_hash: str) -> 
 # -- during the attempt ------------------------------------------------------------------------
 
 
-def _items(db: Session, attempt: ExamAttempt) -> list[tuple[AttemptItem, QuestionData]]:
+def attempt_items(db: Session, attempt: ExamAttempt) -> list[tuple[AttemptItem, QuestionData]]:
     """The attempt's items in position order, each with the data of the version it shows."""
     rows = db.execute(
         sa.select(AttemptItem, QuestionVersion.content_hash)
@@ -320,14 +323,14 @@ def _items(db: Session, attempt: ExamAttempt) -> list[tuple[AttemptItem, Questio
     return [(item, data[h]) for item, h in rows]
 
 
-def _answers(db: Session, attempt: ExamAttempt) -> dict[int, AttemptAnswer]:
+def attempt_answers(db: Session, attempt: ExamAttempt) -> dict[int, AttemptAnswer]:
     return {
         a.item_id: a
         for a in db.scalars(sa.select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id))
     }
 
 
-def _to_shown(item: AttemptItem, response: Any) -> Any:
+def to_shown(item: AttemptItem, response: Any) -> Any:
     """A stored response (original option indexes) in the attempt's shown positions."""
     if not item.option_order:
         return response
@@ -403,7 +406,7 @@ def public_items(db: Session, attempt: ExamAttempt) -> list[dict[str, Any]]:
                 "position": row.position,
                 "points": str(row.points),
                 "question": view,
-                "response": None if row.answer_id is None else _to_shown(row, row.response),
+                "response": None if row.answer_id is None else to_shown(row, row.response),
             }
         )
     return result
@@ -422,7 +425,7 @@ def _before_grace_end(deadline: datetime, grace_seconds: int, now: datetime) -> 
     return now <= deadline + timedelta(seconds=grace_seconds)
 
 
-def _lock(db: Session, attempt: ExamAttempt) -> ExamAttempt:
+def lock_attempt(db: Session, attempt: ExamAttempt) -> ExamAttempt:
     """Re-read the attempt under a row lock, so that a save and a submit do not interleave."""
     return db.scalars(
         sa.select(ExamAttempt)
@@ -537,7 +540,7 @@ def record_tab_switch(
     deadline and grace: that one is submitted as it would be on the next request.
     """
     limit = max(0, max_switches)
-    attempt = _lock(db, attempt)
+    attempt = lock_attempt(db, attempt)
     if attempt.state not in OPEN_STATES:
         return TabSwitch(attempt.tab_switches, limit, False)
     if not accepts_answers(attempt, now):
@@ -559,8 +562,8 @@ def record_tab_switch(
 def _grade(db: Session, attempt: ExamAttempt, *, now: datetime) -> None:
     """Grade the objective items through their types' own grading, then :func:`finalize`."""
     paper = attempt.paper
-    answers = _answers(db, attempt)
-    for item, data in _items(db, attempt):
+    answers = attempt_answers(db, attempt)
+    for item, data in attempt_items(db, attempt):
         question_type: QuestionType = registry().for_question(data)
         answer = answers.get(item.id)
         if answer is None or not question_type.auto_graded:
@@ -591,10 +594,10 @@ def finalize(db: Session, attempt: ExamAttempt, *, now: datetime) -> None:
     person grades a short answer, and after a regrade.
     """
     paper = attempt.paper
-    answers = _answers(db, attempt)
+    answers = attempt_answers(db, attempt)
     score = Decimal(0)
     graded = True
-    for item, data in _items(db, attempt):
+    for item, data in attempt_items(db, attempt):
         answer = answers.get(item.id)
         if answer is None:
             continue
@@ -668,9 +671,11 @@ class Review:
     passed: bool | None = None
     graded: bool | None = None
     items: list[dict[str, Any]] | None = None
+    #: the policy shows the answers, but not while the candidate sits another exam
+    answers_held_back: bool = False
 
 
-def _key(data: QuestionData, item: AttemptItem) -> Any:
+def answer_key(data: QuestionData, item: AttemptItem) -> Any:
     """The right answer, in the attempt's shown option positions for choice questions."""
     if item.option_order:
         return [
@@ -687,11 +692,45 @@ def _key(data: QuestionData, item: AttemptItem) -> Any:
     return data.reference_answer or None
 
 
-def review(db: Session, attempt: ExamAttempt, viewer_now: datetime) -> Review:
+def answers_shown(paper: ExamPaper, now: datetime) -> bool:
+    """Whether the paper's review policy shows the answers of a finished attempt at ``now``:
+    answers at once, or after a closing time that has passed (a paper that never closes never
+    shows them under ``answers_after_close``)."""
+    return paper.review_policy is ReviewPolicy.answers_at_once or (
+        paper.review_policy is ReviewPolicy.answers_after_close
+        and paper.closes_at is not None
+        and now >= paper.closes_at
+    )
+
+
+def exam_under_way(db: Session, employee_id: int, *, now: datetime) -> ExamAttempt | None:
+    """The employee's open attempt at a real exam (not practice) that still takes answers.
+
+    While there is one, pages that show right answers (earlier results, the wrong-answer book)
+    keep them back: the exam under way may have drawn the same questions.
+    """
+    attempts = db.scalars(
+        sa.select(ExamAttempt)
+        .join(ExamPaper, ExamPaper.id == ExamAttempt.paper_id)
+        .where(
+            ExamAttempt.employee_id == employee_id,
+            ExamAttempt.state.in_(OPEN_STATES),
+            ~ExamPaper.practice,
+        )
+        .order_by(ExamAttempt.id)
+    )
+    return next((a for a in attempts if accepts_answers(a, now)), None)
+
+
+def review(
+    db: Session, attempt: ExamAttempt, viewer_now: datetime, *, exam_under_way: bool = False
+) -> Review:
     """The review of a finished attempt under the paper's policy.
 
     ``answers_after_close`` shows the answers once the paper's closing time has passed; a paper
-    with no closing time never closes, so it shows the score only.
+    with no closing time never closes, so it shows the score only. ``exam_under_way``: the
+    candidate sits another exam now, so the answers wait (``answers_held_back``). After a
+    regrade, the key and explanation are those of the corrected version graded against.
     """
     paper = attempt.paper
     if attempt.state is not AttemptState.finished or paper.review_policy is ReviewPolicy.none:
@@ -703,29 +742,39 @@ def review(db: Session, attempt: ExamAttempt, viewer_now: datetime) -> Review:
         passed=attempt.passed,
         graded=attempt.graded,
     )
-    show = paper.review_policy is ReviewPolicy.answers_at_once or (
-        paper.review_policy is ReviewPolicy.answers_after_close
-        and paper.closes_at is not None
-        and viewer_now >= paper.closes_at
+    if not answers_shown(paper, viewer_now):
+        return result
+    if exam_under_way:
+        result.answers_held_back = True
+        return result
+    answers = attempt_answers(db, attempt)
+    shown = attempt_items(db, attempt)
+    corrected = question_versions(
+        db,
+        [
+            (item.question_id, item.graded_version_number)
+            for item, _ in shown
+            if item.graded_version_number not in (None, item.version_number)
+        ],
     )
-    if show:
-        answers = _answers(db, attempt)
-        items = []
-        for item, data in _items(db, attempt):
-            view = registry().for_question(data).public(data)
-            if item.option_order and "options" in view:
-                view["options"] = [view["options"][i] for i in item.option_order]
-            answer = answers.get(item.id)
-            items.append(
-                {
-                    "position": item.position,
-                    "points": item.points,
-                    "question": view,
-                    "response": None if answer is None else _to_shown(item, answer.response),
-                    "points_awarded": None if answer is None else answer.points_awarded,
-                    "key": _key(data, item),
-                    "explanation": data.explanation,
-                }
-            )
-        result.items = items
+    items = []
+    for item, data in shown:
+        view = registry().for_question(data).public(data)
+        if item.option_order and "options" in view:
+            view["options"] = [view["options"][i] for i in item.option_order]
+        graded = corrected.get((item.question_id, item.graded_version_number), data)
+        answer = answers.get(item.id)
+        items.append(
+            {
+                "position": item.position,
+                "points": item.points,
+                "question": view,
+                "response": None if answer is None else to_shown(item, answer.response),
+                "points_awarded": None if answer is None else answer.points_awarded,
+                "key": answer_key(graded, item),
+                "explanation": graded.explanation,
+                "comment": "" if answer is None else answer.grader_comment,
+            }
+        )
+    result.items = items
     return result

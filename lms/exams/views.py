@@ -224,7 +224,9 @@ def result(attempt_id: int):
     attempt = _attempt_or_404(attempt_id)
     if attempt.state in services.OPEN_STATES:
         return redirect(url_for(".attempt", attempt_id=attempt.id))
-    review = services.review(db_session, attempt, utcnow())
+    now = utcnow()
+    other_exam = services.exam_under_way(db_session, attempt.employee_id, now=now)
+    review = services.review(db_session, attempt, now, exam_under_way=other_exam is not None)
     return render_template(
         "lms/exams/result.html", attempt=attempt, paper=attempt.paper, review=review
     )

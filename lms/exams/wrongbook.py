@@ -18,7 +18,7 @@ How attempts feed the book (:func:`record_attempt`, called by
 
 The book must not get round a paper's review policy: an entry shows its right answer and
 explanation only when the review of the attempt it was last wrong in would
-(:func:`answers_shown`, the rule of :func:`lms.exams.services.review`), and practice, which
+(:func:`lms.exams.services.answers_shown`, the rule of the result page), and practice, which
 shows answers at once, draws only from those entries.
 """
 
@@ -233,19 +233,9 @@ def record_attempt(db: Session, attempt: ExamAttempt, *, now: datetime) -> None:
 # -- the review policy -------------------------------------------------------------------------
 
 
-def answers_shown(paper: ExamPaper, now: datetime) -> bool:
-    """Whether the paper's review policy shows the answers of a finished attempt at ``now``:
-    the rule of :func:`lms.exams.services.review` (answers at once, or after a closing time that
-    has passed; a paper that never closes never shows them under ``answers_after_close``)."""
-    return paper.review_policy is ReviewPolicy.answers_at_once or (
-        paper.review_policy is ReviewPolicy.answers_after_close
-        and paper.closes_at is not None
-        and now >= paper.closes_at
-    )
-
-
 def _answers_shown_sql(now: datetime) -> sa.ColumnElement[bool]:
-    """:func:`answers_shown` as a condition on a query joining the entry's attempt and paper."""
+    """:func:`lms.exams.services.answers_shown` as a condition on a query joining the entry's
+    attempt and paper."""
     return sa.and_(
         ExamAttempt.state == AttemptState.finished,
         sa.or_(
@@ -313,7 +303,8 @@ def book(
 ) -> Page[BookEntry]:
     """One page of the employee's book, most recently wrong first: the entries still to learn,
     or with ``mastered`` all of them (mastered ones last); filtered by bank and knowledge point.
-    Answers and explanations only where :func:`answers_shown` allows them at ``now``."""
+    Answers and explanations only where :func:`lms.exams.services.answers_shown` allows them
+    at ``now``."""
     conditions = _conditions(
         employee, mastered=mastered, bank_id=bank_id, knowledge_point=knowledge_point
     )
@@ -370,7 +361,7 @@ def book(
         shown = (
             attempt is not None
             and attempt.state is AttemptState.finished
-            and answers_shown(attempt.paper, now)
+            and services.answers_shown(attempt.paper, now)
         )
         book_entry = BookEntry(
             entry=entry,
@@ -381,10 +372,10 @@ def book(
             enabled=question.enabled,
         )
         if shown and item is not None:
-            book_entry.key = services._key(data, item)
+            book_entry.key = services.answer_key(data, item)
             book_entry.explanation = data.explanation
             if item.id in responses:
-                book_entry.response = services._to_shown(item, responses[item.id])
+                book_entry.response = services.to_shown(item, responses[item.id])
         elif (
             attempt is not None
             and attempt.paper.review_policy is ReviewPolicy.answers_after_close

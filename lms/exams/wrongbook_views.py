@@ -61,6 +61,9 @@ def book():
     """The questions the employee got wrong, still to learn (``?mastered=1``: all)."""
     me = current_employee()
     now = utcnow()
+    exam = services.exam_under_way(db_session, me.id, now=now)
+    if exam is not None:
+        return render_template("lms/exams/wrongbook/closed.html", attempt=exam)
     bank_id, point, banks, points = _filters()
     mastered = request.args.get("mastered") == "1"
     page = wrongbook.book(
@@ -108,6 +111,8 @@ def practice():
         )
         return redirect(back)
     me = current_employee()
+    if services.exam_under_way(db_session, me.id, now=utcnow()) is not None:
+        return redirect(url_for(".book"))
     try:
         attempt = wrongbook.start_practice(
             db_session,

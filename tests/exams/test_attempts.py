@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import NOW, choice_data
 
 from lms.exams import services
 from lms.exams.models import AttemptItem, AttemptState, ExamDrawRule, ReviewPolicy
 from lms.questions.data import QuestionData
 from lms.questions.services import edit_question
 from lms.questions.types import registry
+from tests.exams.conftest import NOW, choice_data
 
 
 def right_index(item: dict[str, Any]) -> int:

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import NOW, choice_data
 
 import lms.exams.statistics  # noqa: F401  (registers the job until the app imports it)
 from lms.exams import services, statistics
@@ -19,6 +18,7 @@ from lms.jobs.services import run_now
 from lms.org.models import Role
 from lms.questions.data import QuestionData
 from tests.conftest import count_rows, csrf_token, wait_for_job
+from tests.exams.conftest import NOW, choice_data
 
 #: Twelve candidates of rising ability (see ``plan`` in the ``exam`` fixture).
 CANDIDATES = range(12)

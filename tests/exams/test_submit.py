@@ -8,13 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from conftest import NOW
 
 from lms.courses.models import Course, CourseRun, Lesson, RunStatus
 from lms.courses.services import publish, start_run
 from lms.exams import services
 from lms.exams.models import AttemptAnswer, AttemptState, ExamAttempt
 from lms.training.models import LedgerEntry
+from tests.exams.conftest import NOW
 
 
 def run_threads(app: Any, count: int, work: Callable[[Any, int], Any]) -> list[Any]:

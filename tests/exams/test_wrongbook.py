@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import NOW, choice_data
 
 from lms.db import utcnow
-from lms.exams import services, wrongbook
+from lms.exams import services
 from lms.exams.models import (
     AttemptAnswer,
     AttemptState,
@@ -30,6 +29,7 @@ from lms.exams.models import (
 from lms.questions.data import QuestionData
 from lms.questions.models import Question, QuestionVersion
 from tests.conftest import count_rows, csrf_token
+from tests.exams.conftest import NOW, choice_data
 
 
 @pytest.fixture
@@ -291,7 +291,7 @@ def test_answers_shown_follows_the_review_rule(
                 attempt = sit(db, paper, employee, right=set())
                 for now in (NOW + timedelta(hours=2), closes + timedelta(seconds=1)):
                     expected = services.review(db, attempt, now).items is not None
-                    assert wrongbook.answers_shown(paper, now) is expected, (policy, closes_at)
+                    assert services.answers_shown(paper, now) is expected, (policy, closes_at)
 
 
 # -- pages -------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from lms.exams.admin import (
     update_paper,
 )
 from lms.exams.models import ExamDrawRule, ExamPaper, PaperKind
-from lms.exams.services import _rule_query
+from lms.exams.services import rule_query
 from lms.i18n import gettext as _
 from lms.org.models import Employee
 from lms.questions.models import QuestionBank
@@ -124,7 +124,7 @@ def _unmet_rules(
     """A problem for each rule that cannot be filled with distinct enabled questions together
     with the others (the exact matching HR's preview uses)."""
     rules = [_transient_rule(rule, ids[rule.bank]) for rule in exam.draw]
-    pools = [list(db.scalars(_rule_query(rule))) for rule in rules]
+    pools = [list(db.scalars(rule_query(rule))) for rule in rules]
     held = match_rules(pools, [rule.count for rule in rules])
     problems = []
     for number, (rule, pool, got) in enumerate(zip(exam.draw, pools, held, strict=True), 1):
