@@ -7,6 +7,7 @@ plug-in, a script writing to the database) can ever run in a browser.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from markupsafe import Markup
@@ -26,7 +27,14 @@ def letter(index: int) -> str:
 
 def safe_html(text: Any) -> Markup:
     """Question HTML, sanitised again, ready for a template (the ``lms_question_html`` filter)."""
-    return Markup(sanitise(str(text or "")))
+    return Markup(_sanitised(str(text or "")))
+
+
+@functools.lru_cache(maxsize=8192)
+def _sanitised(text: str) -> str:
+    # An exam page shows a few hundred stems and options, the same for every candidate of a
+    # paper: sanitising is a pure function of the text, so each text is cleaned once per process.
+    return sanitise(text)
 
 
 def _number(value: float | None) -> str:
