@@ -11,18 +11,64 @@ gettext looks for ``zh_Hans_CN`` and then ``zh``, so the folder name works as it
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from flask import current_app, has_request_context, request
+from babel.support import NullTranslations, Translations
+from flask import current_app, g, has_request_context, request
 from flask_babel import Domain, get_locale
+from flask_babel.speaklater import LazyString
 
 from lms.security import current_employee
 
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 
 domain = Domain(translation_directories=[str(TRANSLATIONS_DIR)], domain="lms")
-gettext = _ = domain.gettext
-ngettext = domain.ngettext
-lazy_gettext = domain.lazy_gettext
+
+
+def _translations() -> Translations | NullTranslations:
+    """The domain's translations for the current locale, found once per request.
+
+    Flask-Babel's ``Domain.get_translations`` walks its per-request namespace and formats the
+    locale as a string on every call, and a page makes a hundred or more calls. The result is
+    kept in that same namespace (``g._flask_babel``) next to the locale it was found for, and
+    used only while that very locale object is current: ``refresh()`` and ``force_locale()``
+    replace or remove the locale, so they are followed exactly as before.
+    """
+    try:
+        state = g._flask_babel
+        locale, translations = state.lms_translations
+        if locale is state.babel_locale:
+            return translations
+    except (AttributeError, RuntimeError):  # no app context, or nothing found yet
+        pass
+    translations = domain.get_translations()
+    try:
+        state = g._flask_babel
+        state.lms_translations = (state.babel_locale, translations)
+    except (AttributeError, RuntimeError):
+        pass
+    return translations
+
+
+def gettext(string: str, **variables: Any) -> str:
+    """As ``Domain.gettext`` (translate, then ``%`` the variables), with the translations
+    looked up once per request."""
+    text = _translations().ugettext(string)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    """As ``Domain.ngettext``: ``num`` is also available as ``%(num)d``."""
+    variables.setdefault("num", num)
+    return _translations().ungettext(singular, plural, num) % variables
+
+
+def lazy_gettext(string: str, **variables: Any) -> LazyString:
+    """Translated when used as a string (module-level labels, error pages)."""
+    return LazyString(gettext, string, **variables)
+
+
+_ = gettext
 
 LOCALE_COOKIE = "lms_locale"
 

@@ -26,6 +26,9 @@ from flask import (
     request,
     url_for,
 )
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
 from lms.db import db_session, use_write_session, utcnow
@@ -240,6 +243,50 @@ def widget_template(question: dict[str, Any]) -> str:
 
 
 bp.add_app_template_global(widget_template, "lms_exam_widget")
+
+#: where a page's rendering keeps the widget macros it imported (a name no template can use)
+_WIDGETS_KEY = "lms widget macros"
+
+
+@pass_context
+def widget_html(
+    context: Context,
+    question: dict[str, Any],
+    response: Any = None,
+    field: str = "response",
+    disabled: bool = False,
+) -> Markup:
+    """The candidate widget of a question, for pages that show many items (the exam page, the
+    result). Each type's widget template is imported once per page, with the page's context
+    (its ``_``), and its ``widget`` macro called per item: an ``{% include %}`` per item built
+    a new context each time. A plug-in type whose template defines no macro is included as
+    before, with ``question``, ``response``, ``field`` and ``disabled`` set."""
+    name = widget_template(question)
+    macros = context.vars.get(_WIDGETS_KEY)
+    if macros is None:
+        macros = context.vars[_WIDGETS_KEY] = {}
+    macro = macros.get(name, False)
+    if macro is False:
+        template = context.environment.get_template(name, parent=context.name)
+        # Without the page's own ``question``, if it has one: the template renders a widget
+        # at its top level only when included with a question.
+        names = {k: v for k, v in context.get_all().items() if k != "question"}
+        macro = macros[name] = getattr(template.make_module(names), "widget", None)
+    if macro is not None:
+        return macro(question, response, field, disabled)
+    template = context.environment.get_template(name, parent=context.name)
+    return Markup(
+        template.render(
+            context.get_all(),
+            question=question,
+            response=response,
+            field=field,
+            disabled=disabled,
+        )
+    )
+
+
+bp.add_app_template_global(widget_html, "lms_exam_widget_html")
 
 
 @bp.app_template_filter("lms_points")
