@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -112,3 +113,26 @@ def drawn_paper(db: Any) -> Callable[..., ExamPaper]:
         return paper
 
     return factory
+
+
+def run_threads(app: Any, count: int, work: Callable[[Any, int], Any]) -> list[Any]:
+    """Run ``work(session, n)`` in ``count`` threads, each in its own transaction; returns what
+    each returned or raised."""
+    results: list[Any] = [None] * count
+    barrier = threading.Barrier(count)
+
+    def target(n: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                with app.extensions["lms"].db.transaction() as session:
+                    results[n] = work(session, n)
+            except Exception as error:  # the test inspects every outcome
+                results[n] = error
+
+    threads = [threading.Thread(target=target, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -14,30 +13,7 @@ from lms.courses.services import publish, start_run
 from lms.exams import services
 from lms.exams.models import AttemptAnswer, AttemptState, ExamAttempt
 from lms.training.models import LedgerEntry
-from tests.exams.conftest import NOW
-
-
-def run_threads(app: Any, count: int, work: Callable[[Any, int], Any]) -> list[Any]:
-    """Run ``work(session, n)`` in ``count`` threads, each in its own transaction; returns what
-    each returned or raised."""
-    results: list[Any] = [None] * count
-    barrier = threading.Barrier(count)
-
-    def target(n: int) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                with app.extensions["lms"].db.transaction() as session:
-                    results[n] = work(session, n)
-            except Exception as error:  # the test inspects every outcome
-                results[n] = error
-
-    threads = [threading.Thread(target=target, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+from tests.exams.conftest import NOW, run_threads
 
 
 def right_index(item: dict[str, Any]) -> int:

@@ -5,7 +5,6 @@ and nobody else's book, practice paper or attempt."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -29,7 +28,7 @@ from lms.exams.models import (
 from lms.questions.data import QuestionData
 from lms.questions.models import Question, QuestionVersion
 from tests.conftest import count_rows, csrf_token
-from tests.exams.conftest import NOW, choice_data
+from tests.exams.conftest import NOW, choice_data, run_threads
 
 
 @pytest.fixture
@@ -119,29 +118,6 @@ def test_two_wrong_of_five_go_in_the_book_once_per_attempt(
     found = {e.question_id: e for e in entries(db, employee)}
     assert found[ids[3]].times_wrong == 2 and found[ids[3]].last_attempt_id == second.id
     assert found[ids[4]].times_wrong == 1 and found[ids[4]].last_attempt_id == attempt.id
-
-
-def run_threads(app: Any, count: int, work: Callable[[Any, int], Any]) -> list[Any]:
-    """``work(session, n)`` in ``count`` threads at once, each in its own transaction; what
-    each returned or raised."""
-    results: list[Any] = [None] * count
-    barrier = threading.Barrier(count)
-
-    def target(n: int) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                with app.extensions["lms"].db.transaction() as session:
-                    results[n] = work(session, n)
-            except Exception as error:  # the test inspects every outcome
-                results[n] = error
-
-    threads = [threading.Thread(target=target, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_parallel_finalizes_of_one_employee_count_each_attempt_once(
