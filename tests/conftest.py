@@ -235,9 +235,13 @@ def create_employee(app: Any, db: Any, create_unit: Callable[..., Unit]) -> Call
 
 @pytest.fixture
 def login(client: Any) -> Callable[..., Any]:
-    """``login(employee)`` signs ``client`` in (CSRF is checked, so the token is fetched first)."""
+    """``login(employee)`` signs ``client`` in (CSRF is checked, so the token is fetched first);
+    ``login(employee, client=other)`` signs in another test client."""
 
-    def do_login(employee: Employee, password: str = TEST_PASSWORD) -> Any:
+    default = client
+
+    def do_login(employee: Employee, password: str = TEST_PASSWORD, *, client: Any = None) -> Any:
+        client = client or default
         token = csrf_token(client, "/login")
         return client.post(
             "/login", data={"emp_no": employee.emp_no, "password": password, "csrf_token": token}

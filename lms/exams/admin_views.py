@@ -27,8 +27,8 @@ from flask import (
 )
 
 from lms.courses.models import Course
-from lms.db import db_session
-from lms.exams import admin
+from lms.db import db_session, utcnow
+from lms.exams import admin, attempt_admin
 from lms.exams.admin_forms import (
     KIND_NAMES,
     PASS_UNITS,
@@ -39,7 +39,8 @@ from lms.exams.admin_forms import (
     QuestionRowForm,
     RuleForm,
 )
-from lms.exams.models import ExamDrawRule, ExamPaper, ExamPaperQuestion, PaperKind
+from lms.exams.models import ExamAttempt, ExamDrawRule, ExamPaper, ExamPaperQuestion, PaperKind
+from lms.exams.services import ExamError
 from lms.i18n import gettext as _
 from lms.org.forms import choices
 from lms.questions import services as questions
@@ -489,3 +490,51 @@ def delete_paper(paper_id: int):
     return render_template(
         "lms/exams/admin/confirm_delete.html", paper=paper, form=form, problem=problem
     )
+
+
+# -- a paper's attempts ------------------------------------------------------------------------
+
+
+@bp.route("/admin/exams/<int:paper_id>/attempts")
+@roles_required(*STAFF_ROLES)
+def attempts(paper_id: int):
+    """Who sat the paper and how it went; open attempts can be voided from here."""
+    paper = _paper_or_404(paper_id)
+    state = request.args.get("state", "")
+    page = attempt_admin.paper_attempts(
+        db_session,
+        paper,
+        state=state,
+        page=request.args.get("page", 1, type=int),
+        page_size=current_app.config["LMS_PAGE_SIZE"],
+    )
+    return render_template("lms/exams/admin/attempts.html", paper=paper, page=page, state=state)
+
+
+@bp.route("/admin/exams/<int:paper_id>/attempts/<int:attempt_id>/void", methods=["POST"])
+@roles_required(*STAFF_ROLES)
+def void_attempt(paper_id: int, attempt_id: int):
+    """End an open attempt ungraded (abandoned), with a reason; the candidate may start again."""
+    paper = _paper_or_404(paper_id)
+    attempt = db_session.get(ExamAttempt, attempt_id) if valid_id(attempt_id) else None
+    if attempt is None or attempt.paper_id != paper.id:
+        abort(404)
+    reasons = {
+        "a reason is needed": _("Reason: say why the attempt is voided."),
+        "the reason is too long": _("Reason: at most 500 characters."),
+        "the attempt is not open": _("The attempt is no longer open: it was submitted or ended."),
+    }
+    try:
+        attempt_admin.void_attempt(
+            db_session,
+            attempt,
+            actor=current_employee(),
+            reason=request.form.get("reason", ""),
+            now=utcnow(),
+        )
+        db_session.commit()
+        flash(_("The attempt is voided; the candidate may start again."), "success")
+    except ExamError as error:
+        db_session.rollback()
+        flash(reasons.get(str(error), str(error)), "error")
+    return redirect(url_for(".attempts", paper_id=paper.id))
