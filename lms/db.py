@@ -9,7 +9,7 @@ commit once; services only ``flush()``.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -153,9 +153,40 @@ def get_session() -> Session:
     Requests with unsafe methods (POST...) get a write session, the others a read session.
     """
     if "_lms_session" not in g:
-        write = not has_request_context() or request.method not in SAFE_METHODS
+        write = not has_request_context() or (
+            request.method not in SAFE_METHODS and not _reads_first()
+        )
         g._lms_session = get_database().session(write=write)
     return g._lms_session
+
+
+def _reads_first() -> bool:
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return getattr(view, "lms_reads_first", False)
+
+
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+def reads_first(view: V) -> V:
+    """Mark a view (of unsafe methods) that reads before it writes: its request gets a read
+    session, so that on SQLite loading the signed-in employee and other reads do not hold the
+    database's write lock, and the view calls :func:`begin_writing` before its own reads and
+    writes under the lock. Put it between ``route`` and ``login_required``."""
+    view.lms_reads_first = True  # type: ignore[attr-defined]
+    return view
+
+
+def begin_writing(session: Session) -> None:
+    """On SQLite: end the session's read transaction and begin a writing one
+    (``BEGIN IMMEDIATE``, which waits for the write lock). What was read before stays loaded
+    (sessions do not expire on commit) but may have changed since: re-read under the lock what
+    the write depends on. Elsewhere the transaction simply goes on (row locks do the work)."""
+    if not get_database().is_sqlite:
+        return
+    if session.in_transaction():
+        session.commit()  # nothing is pending in a read transaction: this only ends it
+    session.connection(execution_options={"lms_write": True})
 
 
 def use_write_session() -> None:

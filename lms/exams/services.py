@@ -34,7 +34,9 @@ from lms.exams.models import (
     ReviewPolicy,
 )
 from lms.org.models import Employee
+from lms.questions import data as d
 from lms.questions.data import QuestionData
+from lms.questions.display import sanitised_html
 from lms.questions.models import Question, QuestionLabel, QuestionVersion
 from lms.questions.types import (
     MultipleChoice,
@@ -298,7 +300,29 @@ def _public_view(types: TypeRegistry, data: QuestionData, content_hash: str) -> 
     if view is None:
         if len(_PUBLIC) >= _CACHE_SIZE:
             _PUBLIC.clear()
-        view = _PUBLIC[key] = types.for_question(data).public(data)
+        view = _PUBLIC[key] = _sanitised_view(types.for_question(data).public(data))
+    return view
+
+
+#: the built-in types' lists of question HTML in their public views (their widgets show each
+#: through ``lms_question_html``); a plug-in type's own keys are left as they are
+_HTML_LISTS = {
+    d.SINGLE_CHOICE: "options",
+    d.MULTIPLE_CHOICE: "options",
+    d.MATCHING: "prompts",
+}
+
+
+def _sanitised_view(view: dict[str, Any]) -> dict[str, Any]:
+    """The public view with its question HTML (the stem; the options or matching prompts of
+    the built-in types) sanitised once for the process: the pages' ``lms_question_html``
+    filter passes it on instead of looking it up again on every page."""
+    view = dict(view)
+    if isinstance(view.get("stem"), str):
+        view["stem"] = sanitised_html(view["stem"])
+    key = _HTML_LISTS.get(view.get("type", ""))
+    if key is not None and isinstance(view.get(key), list):
+        view[key] = [sanitised_html(t) if isinstance(t, str) else t for t in view[key]]
     return view
 
 
@@ -356,13 +380,9 @@ def _to_original(item: AttemptItem, response: Any) -> Any:
     return index(response)
 
 
-def public_items(db: Session, attempt: ExamAttempt) -> list[dict[str, Any]]:
-    """What a page may send during the attempt: per item its public key, position, points, the
-    type's public view (options in the attempt's order; their identifiers are those positions)
-    and the saved response in the same positions. No answers, fractions, feedback or ids."""
-    # One query for the items, their versions' hashes and the saved responses: the exam page
-    # is the most requested page of an exam, so it reads plain rows, not ORM objects.
-    rows = db.execute(
+@functools.cache
+def _public_items_query() -> sa.Select[Any]:
+    return (
         sa.select(
             AttemptItem.public_key,
             AttemptItem.position,
@@ -388,9 +408,20 @@ def public_items(db: Session, attempt: ExamAttempt) -> list[dict[str, Any]]:
                 AttemptAnswer.item_id == AttemptItem.id,
             ),
         )
-        .where(AttemptItem.attempt_id == attempt.id)
+        .where(AttemptItem.attempt_id == sa.bindparam("attempt_id"))
         .order_by(AttemptItem.position)
-    ).all()
+    )
+
+
+def public_items(db: Session, attempt: ExamAttempt) -> list[dict[str, Any]]:
+    """What a page may send during the attempt: per item its public key, position, points, the
+    type's public view (options in the attempt's order; their identifiers are those positions)
+    and the saved response in the same positions. No answers, fractions, feedback or ids."""
+    # One query for the items, their versions' hashes and the saved responses, built once and
+    # run on the session's connection: the exam page is the most requested page of an exam, so
+    # it reads plain rows, not ORM objects.
+    db.flush()  # as the ORM's autoflush would do
+    rows = db.connection().execute(_public_items_query(), {"attempt_id": attempt.id}).all()
     data = _by_hash(db, {r.content_hash: (r.question_id, r.version_number) for r in rows})
     types = registry()
     result = []
@@ -458,11 +489,21 @@ def save_answer(
     Raises :class:`AttemptClosed` on a finished attempt or after the deadline plus grace, and
     :class:`ExamError` for an unknown item or option.
     """
-    # As _lock, in one query with the paper's grace and the item: the attempt row is read again
-    # under its lock (only its row: ``OF``), so a save and a submit do not interleave. Plain
-    # columns, not objects: nothing here needs the ORM, and a save is the most frequent request.
-    row = db.execute(
+    save_answer_of(db, attempt.id, attempt.employee_id, public_key, response, now=now)
+
+
+class NoSuchAttempt(ExamError):
+    """The attempt does not exist or is someone else's (pages answer 404 for both)."""
+
+
+@functools.cache
+def _lock_for_save() -> sa.Select[Any]:
+    """The save's one read, built once: the attempt's owner, state and deadline, the paper's
+    grace and the item by its public key, with the attempt's row locked (``FOR UPDATE OF`` it
+    alone: PostgreSQL; SQLite has the database's write lock already)."""
+    return (
         sa.select(
+            ExamAttempt.employee_id,
             ExamAttempt.state,
             ExamAttempt.deadline_at,
             ExamPaper.grace_seconds,
@@ -472,11 +513,40 @@ def save_answer(
         .join(ExamPaper, ExamPaper.id == ExamAttempt.paper_id)
         .outerjoin(
             AttemptItem,
-            sa.and_(AttemptItem.attempt_id == ExamAttempt.id, AttemptItem.public_key == public_key),
+            sa.and_(
+                AttemptItem.attempt_id == ExamAttempt.id,
+                AttemptItem.public_key == sa.bindparam("public_key"),
+            ),
         )
-        .where(ExamAttempt.id == attempt.id)
+        .where(ExamAttempt.id == sa.bindparam("attempt_id"))
         .with_for_update(of=ExamAttempt)
-    ).one()
+    )
+
+
+def save_answer_of(
+    db: Session,
+    attempt_id: int,
+    employee_id: int,
+    public_key: str,
+    response: Any,
+    *,
+    now: datetime,
+) -> None:
+    """:func:`save_answer` by the attempt's id, for the autosave request: the owner check is
+    part of the locking query, so no attempt object is loaded first. Raises
+    :class:`NoSuchAttempt` when the attempt is unknown or not ``employee_id``'s, then as
+    :func:`save_answer`."""
+    # The attempt row is read again under its lock, so a save and a submit do not interleave.
+    # Plain rows through the session's connection, statements built once: a save is the most
+    # frequent request of an exam, and nothing here needs the ORM (no object is loaded or
+    # changed, so the session has nothing to track).
+    db.flush()  # what the session holds goes first, as the ORM's autoflush would do
+    connection = db.connection()
+    row = connection.execute(
+        _lock_for_save(), {"attempt_id": attempt_id, "public_key": public_key}
+    ).one_or_none()
+    if row is None or row.employee_id != employee_id:
+        raise NoSuchAttempt("no such attempt")
     if row.state not in OPEN_STATES or (
         row.deadline_at is not None
         and not _before_grace_end(row.deadline_at, row.grace_seconds, now)
@@ -485,14 +555,10 @@ def save_answer(
     if row.id is None:
         raise ExamError("no such question in this attempt")
     stored = _to_original(row, response)
-    # Through the session's connection: the ORM's bulk-insert path costs more than the
-    # statement (no object is loaded or changed, so the session has nothing to track).
-    connection = db.connection()
     connection.execute(
         _upsert_answer(connection.dialect.name),
-        {"attempt_id": attempt.id, "item_id": row.id, "response": stored, "saved_at": now},
+        {"attempt_id": attempt_id, "item_id": row.id, "response": stored, "saved_at": now},
     )
-    db.flush()
 
 
 # -- finishing and grading ---------------------------------------------------------------------

@@ -30,8 +30,9 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
-from lms.db import db_session, use_write_session, utcnow
+from lms.db import begin_writing, db_session, reads_first, use_write_session, utcnow
 from lms.exams import services
 from lms.exams.models import AttemptState, ExamAttempt, ExamPaper
 from lms.i18n import gettext as _
@@ -63,8 +64,10 @@ def _paper_or_404(paper_id: int) -> ExamPaper:
     return paper
 
 
-def _attempt_or_404(attempt_id: int) -> ExamAttempt:
-    attempt = db_session.get(ExamAttempt, attempt_id)
+def _attempt_or_404(attempt_id: int, *, with_paper: bool = False) -> ExamAttempt:
+    """The signed-in employee's attempt (``with_paper``: its paper in the same query)."""
+    options = [joinedload(ExamAttempt.paper)] if with_paper else None
+    attempt = db_session.get(ExamAttempt, attempt_id, options=options)
     if attempt is None or attempt.employee_id != current_employee().id:
         abort(404)
     return attempt
@@ -133,7 +136,7 @@ def attempt(attempt_id: int):
     database's write lock for the whole page, so that pages and saves would queue behind each
     other); only an attempt past its deadline and grace, which opening finishes, is re-read and
     submitted in a write session."""
-    attempt = _attempt_or_404(attempt_id)
+    attempt = _attempt_or_404(attempt_id, with_paper=True)
     now = utcnow()
     if attempt.state in services.OPEN_STATES and not services.accepts_answers(attempt, now):
         _restart_in_write_session()
@@ -161,16 +164,28 @@ def _restart_in_write_session() -> None:
 
 
 @bp.route("/attempts/<int:attempt_id>/answers/<public_key>", methods=["POST"])
+@reads_first
 @login_required
 def save(attempt_id: int, public_key: str):
-    """Autosave one answer: ``{"response": ...}`` in shown option positions."""
-    attempt = _attempt_or_404(attempt_id)
+    """Autosave one answer: ``{"response": ...}`` in shown option positions.
+
+    The signed-in employee is loaded in a read transaction; the save's own statements (the
+    attempt's owner, state and deadline read under its lock, then the upsert) run in the write
+    transaction, so that on SQLite the database's write lock is held only for those."""
+    now = utcnow()  # the request's time, before any wait for the lock
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict) or "response" not in payload:
+        _attempt_or_404(attempt_id)  # someone else's attempt answers 404 whatever was sent
         return jsonify(error=_("The answer could not be read.")), 400
-    now = utcnow()
+    me = current_employee()
+    begin_writing(db_session)
     try:
-        services.save_answer(db_session, attempt, public_key, payload["response"], now=now)
+        services.save_answer_of(
+            db_session, attempt_id, me.id, public_key, payload["response"], now=now
+        )
+    except services.NoSuchAttempt:
+        db_session.rollback()
+        abort(404)
     except services.AttemptClosed as error:
         db_session.rollback()
         return jsonify(error=_reason(error)), 409
@@ -261,20 +276,20 @@ def widget_html(
     (its ``_``), and its ``widget`` macro called per item: an ``{% include %}`` per item built
     a new context each time. A plug-in type whose template defines no macro is included as
     before, with ``question``, ``response``, ``field`` and ``disabled`` set."""
-    name = widget_template(question)
     macros = context.vars.get(_WIDGETS_KEY)
     if macros is None:
         macros = context.vars[_WIDGETS_KEY] = {}
-    macro = macros.get(name, False)
+    kind = question["type"]
+    macro = macros.get(kind, False)  # by type: one look-up of its template per page
     if macro is False:
-        template = context.environment.get_template(name, parent=context.name)
+        template = context.environment.get_template(widget_template(question), context.name)
         # Without the page's own ``question``, if it has one: the template renders a widget
         # at its top level only when included with a question.
         names = {k: v for k, v in context.get_all().items() if k != "question"}
-        macro = macros[name] = getattr(template.make_module(names), "widget", None)
+        macro = macros[kind] = getattr(template.make_module(names), "widget", None)
     if macro is not None:
         return macro(question, response, field, disabled)
-    template = context.environment.get_template(name, parent=context.name)
+    template = context.environment.get_template(widget_template(question), context.name)
     return Markup(
         template.render(
             context.get_all(),

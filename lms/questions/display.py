@@ -25,9 +25,25 @@ def letter(index: int) -> str:
     return LETTERS[index] if index < len(LETTERS) else str(index + 1)
 
 
+class SanitisedHTML(Markup):
+    """Question HTML that :func:`sanitised_html` has cleaned already: the filter passes it on
+    as it is. Only this module makes them, from the sanitiser's output; plain ``Markup`` from
+    elsewhere is sanitised like any other text."""
+
+    __slots__ = ()
+
+
 def safe_html(text: Any) -> Markup:
     """Question HTML, sanitised again, ready for a template (the ``lms_question_html`` filter)."""
+    if type(text) is SanitisedHTML:
+        return text
     return Markup(_sanitised(str(text or "")))
+
+
+def sanitised_html(text: Any) -> SanitisedHTML:
+    """Question HTML cleaned now, for views kept across requests (the exam page's public
+    views of versions): the template's filter then has nothing left to do."""
+    return SanitisedHTML(_sanitised(str(text or "")))
 
 
 @functools.lru_cache(maxsize=8192)
