@@ -8,6 +8,7 @@ decoration). Anyone else's attempt, or an unknown one, answers 404.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -26,7 +27,7 @@ from flask import (
     request,
     url_for,
 )
-from jinja2 import pass_context
+from jinja2 import Environment, nodes, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
@@ -259,6 +260,17 @@ def widget_template(question: dict[str, Any]) -> str:
 
 bp.add_app_template_global(widget_template, "lms_exam_widget")
 
+
+@functools.lru_cache(maxsize=128)
+def _defines_widget(environment: Environment, name: str) -> bool:
+    """Whether a widget template defines the ``widget`` macro (found in its source, so that a
+    plug-in's include-style template is never run without the names it expects)."""
+    if environment.loader is None:
+        return False
+    source = environment.loader.get_source(environment, name)[0]
+    return any(m.name == "widget" for m in environment.parse(source).find_all(nodes.Macro))
+
+
 #: where a page's rendering keeps the widget macros it imported (a name no template can use)
 _WIDGETS_KEY = "lms widget macros"
 
@@ -282,23 +294,24 @@ def widget_html(
     kind = question["type"]
     macro = macros.get(kind, False)  # by type: one look-up of its template per page
     if macro is False:
-        template = context.environment.get_template(widget_template(question), context.name)
-        # Without the page's own ``question``, if it has one: the template renders a widget
-        # at its top level only when included with a question.
-        names = {k: v for k, v in context.get_all().items() if k != "question"}
-        macro = macros[kind] = getattr(template.make_module(names), "widget", None)
+        name = widget_template(question)
+        macro = None
+        if _defines_widget(context.environment, name):
+            template = context.environment.get_template(name, context.name)
+            # Without the page's own ``question``, if it has one: the template renders a widget
+            # at its top level only when included with a question. Shared, as Jinja's own
+            # imports with context: the page's names hold the globals already, which an
+            # unshared context would copy again (some 200 of them).
+            names = {k: v for k, v in context.get_all().items() if k != "question"}
+            macro = getattr(template.make_module(names, True), "widget", None)
+        macros[kind] = macro
     if macro is not None:
         return macro(question, response, field, disabled)
     template = context.environment.get_template(widget_template(question), context.name)
-    return Markup(
-        template.render(
-            context.get_all(),
-            question=question,
-            response=response,
-            field=field,
-            disabled=disabled,
-        )
+    names = dict(
+        context.get_all(), question=question, response=response, field=field, disabled=disabled
     )
+    return Markup("".join(template.root_render_func(template.new_context(names, True))))
 
 
 bp.add_app_template_global(widget_html, "lms_exam_widget_html")
