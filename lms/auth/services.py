@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import secrets
 from datetime import timedelta
 
@@ -135,12 +136,22 @@ def password_problem(password: str, employee: Employee) -> str | None:
     return None
 
 
+@functools.cache
+def _employee_by_id() -> sa.Select[tuple[Employee]]:
+    return sa.select(Employee).where(Employee.id == sa.bindparam("employee_id"))
+
+
 def load_user_from_session_id(session_id: str) -> Employee | None:
     """Flask-Login's user loader: ``"<id>:<session_version>"``."""
     employee_id, _, version = session_id.partition(":")
     if not employee_id.isdecimal() or not version.isdecimal():
         return None
-    employee = db_session.get(Employee, int(employee_id))
+    # A statement built once rather than ``Session.get``, which builds its query on every call:
+    # every request loads the signed-in employee (the first statement of its session, so the
+    # identity map that ``get`` would look in first is empty anyway).
+    employee = db_session.execute(
+        _employee_by_id(), {"employee_id": int(employee_id)}
+    ).scalar_one_or_none()
     if employee is None or employee.session_version != int(version) or not employee.is_active:
         return None
     return employee
