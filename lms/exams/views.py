@@ -271,8 +271,8 @@ def _defines_widget(environment: Environment, name: str) -> bool:
     return any(m.name == "widget" for m in environment.parse(source).find_all(nodes.Macro))
 
 
-#: where a page's rendering keeps the widget macros it imported (a name no template can use)
-_WIDGETS_KEY = "lms widget macros"
+#: where a request keeps the widget macros its page imported
+_WIDGETS_KEY = "_lms_widget_macros"
 
 
 @pass_context
@@ -288,11 +288,12 @@ def widget_html(
     (its ``_``), and its ``widget`` macro called per item: an ``{% include %}`` per item built
     a new context each time. A plug-in type whose template defines no macro is included as
     before, with ``question``, ``response``, ``field`` and ``disabled`` set."""
-    macros = context.vars.get(_WIDGETS_KEY)
-    if macros is None:
-        macros = context.vars[_WIDGETS_KEY] = {}
-    kind = question["type"]
-    macro = macros.get(kind, False)  # by type: one look-up of its template per page
+    # Kept for the request (g), by page and type: the context a call gets is not the page's
+    # own but derived from it whenever the loop around the call sets a name, so it holds
+    # nothing from one call to the next.
+    macros = g.setdefault(_WIDGETS_KEY, {})
+    kind = (context.name, question["type"])
+    macro = macros.get(kind, False)  # one look-up of the type's template per page
     if macro is False:
         name = widget_template(question)
         macro = None
