@@ -174,7 +174,8 @@ def start_attempt(
     """The employee's open attempt at the paper, or a new one with its questions drawn and frozen.
 
     Refused (:class:`ExamError`) before the paper opens or after it closes, when the attempts
-    are used up, or before the retake wait has passed since the last attempt finished.
+    are used up, or before the retake wait has passed since the last attempt finished (voided
+    attempts do not count).
     """
     if not paper.published or (paper.opens_at is not None and now < paper.opens_at):
         raise ExamError("the exam is not open yet")
@@ -184,10 +185,12 @@ def start_attempt(
     for attempt in previous:
         if attempt.state in OPEN_STATES:
             return attempt  # resume: one open attempt per person and paper
-    if paper.max_attempts and len(previous) >= paper.max_attempts:
+    # A voided (abandoned) attempt uses up nothing: neither an attempt nor the retake wait.
+    counted = [a for a in previous if a.state is not AttemptState.abandoned]
+    if paper.max_attempts and len(counted) >= paper.max_attempts:
         raise ExamError("no attempts left")
-    if previous and paper.retake_wait_hours:
-        last_end = max(a.finished_at or a.started_at for a in previous)
+    if counted and paper.retake_wait_hours:
+        last_end = max(a.finished_at or a.started_at for a in counted)
         if now < last_end + timedelta(hours=paper.retake_wait_hours):
             raise ExamError("the retake wait has not passed yet")
 
