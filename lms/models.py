@@ -2,6 +2,7 @@
 
 from lms.audit.models import AuditEntry
 from lms.auth.models import LoginFailure
+from lms.certificates.models import Certificate, CertificateSequence, CertificateVerification
 from lms.courses.models import (
     Course,
     CourseRun,
@@ -28,6 +29,9 @@ __all__ = [
     "AttemptAnswer",
     "AttemptItem",
     "AuditEntry",
+    "Certificate",
+    "CertificateSequence",
+    "CertificateVerification",
     "Course",
     "CourseRun",
     "CourseVersion",

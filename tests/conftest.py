@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -335,3 +336,26 @@ def create_course(app: Any, db: Any) -> Callable[..., Course]:
         return course
 
     return factory
+
+
+def run_threads(app: Any, count: int, work: Callable[[Any, int], Any]) -> list[Any]:
+    """Run ``work(session, n)`` in ``count`` threads, each in its own transaction; returns what
+    each returned or raised."""
+    results: list[Any] = [None] * count
+    barrier = threading.Barrier(count)
+
+    def target(n: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                with app.extensions["lms"].db.transaction() as session:
+                    results[n] = work(session, n)
+            except Exception as error:  # the test inspects every outcome
+                results[n] = error
+
+    threads = [threading.Thread(target=target, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

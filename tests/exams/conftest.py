@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -15,6 +14,7 @@ from lms.exams.models import ExamDrawRule, ExamPaper, ExamPaperQuestion, PaperKi
 from lms.questions.data import Choice, QuestionData
 from lms.questions.models import Question, QuestionBank
 from lms.questions.services import add_version
+from tests.conftest import run_threads  # noqa: F401  (the exam tests import it from here)
 
 #: A fixed moment: the tests pass ``now`` explicitly, as the server's clock would.
 NOW = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
@@ -113,26 +113,3 @@ def drawn_paper(db: Any) -> Callable[..., ExamPaper]:
         return paper
 
     return factory
-
-
-def run_threads(app: Any, count: int, work: Callable[[Any, int], Any]) -> list[Any]:
-    """Run ``work(session, n)`` in ``count`` threads, each in its own transaction; returns what
-    each returned or raised."""
-    results: list[Any] = [None] * count
-    barrier = threading.Barrier(count)
-
-    def target(n: int) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                with app.extensions["lms"].db.transaction() as session:
-                    results[n] = work(session, n)
-            except Exception as error:  # the test inspects every outcome
-                results[n] = error
-
-    threads = [threading.Thread(target=target, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
