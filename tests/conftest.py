@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -359,3 +361,22 @@ def run_threads(app: Any, count: int, work: Callable[[Any, int], Any]) -> list[A
     for thread in threads:
         thread.join()
     return results
+
+
+def pdf_text(data: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "file.pdf"
+    path.write_bytes(data)
+    return subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def pdf_tool(tool: str, data: bytes, tmp_path: Path, *args: str) -> str:
+    path = tmp_path / "tool.pdf"
+    path.write_bytes(data)
+    return subprocess.run(
+        [tool, *args, str(path)], capture_output=True, text=True, check=True
+    ).stdout

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import io
 import socket
-import subprocess
 import threading
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -20,7 +18,7 @@ from lms.org.models import Role, UnitKind
 from lms.pdf import data_uri, html_to_pdf, make_url_fetcher, pdf_environment_problems
 from lms.training import services
 from lms.training.models import LedgerEntry, LedgerSource, TrainingForm
-from tests.conftest import TEST_PASSWORD, csrf_token, make_app
+from tests.conftest import TEST_PASSWORD, csrf_token, make_app, pdf_text, pdf_tool
 
 # A 1x1 PNG.
 PIXEL = bytes.fromhex(
@@ -118,25 +116,6 @@ def sign_in(client: Any, employee: Any) -> Any:
         "/login", data={"emp_no": employee.emp_no, "password": TEST_PASSWORD, "csrf_token": token}
     )
     return client
-
-
-def pdf_text(data: bytes, tmp_path: Path) -> str:
-    path = tmp_path / "file.pdf"
-    path.write_bytes(data)
-    return subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", str(path), "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-
-
-def pdf_tool(tool: str, data: bytes, tmp_path: Path, *args: str) -> str:
-    path = tmp_path / "tool.pdf"
-    path.write_bytes(data)
-    return subprocess.run(
-        [tool, *args, str(path)], capture_output=True, text=True, check=True
-    ).stdout
 
 
 # --- the page ---------------------------------------------------------------------------------
