@@ -80,6 +80,11 @@ SETTINGS: dict[str, Setting] = {
         "treated as 30.",
         int,
     ),
+    "LMS_CERTIFICATE_SERIAL_PREFIX": Setting(
+        "LCGD",
+        "The bureau's part of certificate serials (`LCGD-2026-SG-000123`): capital letters or "
+        "digits.",
+    ),
     "LMS_EXAM_MAX_TAB_SWITCHES": Setting(
         0,
         "Switches away from an exam's page after which the attempt is submitted by itself; "

@@ -21,6 +21,7 @@ from flask import (
 )
 from markupsafe import Markup
 
+from lms import storage
 from lms.courses import admin
 from lms.courses.admin.attachments import is_image
 from lms.courses.admin_forms import (
@@ -54,7 +55,7 @@ files_bp = Blueprint("course_files", __name__, url_prefix="/courses")
 def data_dir() -> Path:
     """``LMS_DATA_DIR`` (default: the instance folder's ``data/``); lesson files are kept in its
     ``attachments/``."""
-    return Path(current_app.config["LMS_DATA_DIR"] or Path(current_app.instance_path) / "data")
+    return storage.data_dir(current_app)
 
 
 def lesson_html(body: str) -> Markup:

@@ -17,8 +17,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import os
-import secrets
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -27,6 +25,7 @@ import sqlalchemy as sa
 from defusedxml import ElementTree
 from sqlalchemy.orm import Session
 
+from lms import storage
 from lms.audit.services import record as audit
 from lms.courses.admin.courses import CatalogueError
 from lms.courses.models import Course, CourseVersion, Lesson, LessonAttachment
@@ -200,18 +199,7 @@ def check_file(filename: str, data: bytes, *, max_bytes: int) -> str:
 
 def blob_path(data_dir: str | Path, sha256: str) -> Path:
     """Where the file with this hash is stored (the hash is checked to be one)."""
-    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-        raise ValueError("not a SHA-256 hex digest")
-    return Path(data_dir) / "attachments" / sha256[:2] / sha256
-
-
-def _write_blob(path: Path, data: bytes) -> None:
-    if path.is_file() and path.stat().st_size == len(data):
-        return  # the same content is stored already
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)  # atomic: readers see the whole file or none
+    return storage.blob_path(data_dir, "attachments", sha256)
 
 
 def store_attachment(
@@ -229,7 +217,7 @@ def store_attachment(
     name = clean_filename(filename)
     content_type = check_file(name, data, max_bytes=max_bytes)
     sha256 = hashlib.sha256(data).hexdigest()
-    _write_blob(blob_path(data_dir, sha256), data)
+    storage.write_blob(blob_path(data_dir, sha256), data)
     attachment = LessonAttachment(
         lesson_id=lesson.id, filename=name, content_type=content_type, size=len(data), sha256=sha256
     )

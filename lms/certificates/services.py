@@ -1,0 +1,155 @@
+"""Issuing certificates: a serial and a verification code, the PDF rendered once and stored by
+its hash, and the row; at most one valid certificate per person and course.
+
+Services take explicit arguments and only flush; the caller commits. The PDF is written to the
+data folder before the row is committed (content-addressed and atomic, so a rolled-back issue
+leaves at most an unreferenced file, never a row without its PDF).
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from lms import storage
+from lms.audit.services import record as audit
+from lms.certificates.designs import Design, qr_data_uri, render_pdf
+from lms.certificates.models import Certificate, CertificateSource, CertificateStatus
+from lms.certificates.numbers import next_serial, serial_prefix, verification_code
+from lms.courses.models import Course
+from lms.org.models import Employee
+
+PDF_AREA = "certificates"
+
+
+class CertificateError(ValueError):
+    """An issue that cannot be made (the message says why)."""
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus ``months`` calendar months (the 31st becomes the month's last day)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _number(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def valid_certificate(db: Session, employee_id: int, course_id: int) -> Certificate | None:
+    """The person's valid certificate for the course, if any."""
+    return db.scalars(
+        sa.select(Certificate).where(
+            Certificate.employee_id == employee_id,
+            Certificate.course_id == course_id,
+            Certificate.status == CertificateStatus.valid,
+        )
+    ).first()
+
+
+def issue_certificate(
+    db: Session,
+    *,
+    employee: Employee,
+    course: Course,
+    design: Design,
+    issued_on: date,
+    score: Decimal | None,
+    bureau: str,
+    serial_bureau: str,
+    verify_url: Any,
+    data_dir: str | Path,
+    actor: Employee | None,
+    now: datetime,
+) -> Certificate:
+    """The person's valid certificate for the course: the one they hold, or a new one.
+
+    A new one gets the next serial of its bureau prefix, year and design, a 128-bit
+    verification code, and its PDF rendered once and stored with its hash. Valid until
+    ``issued_on`` plus the design's validity (none: never expires). Two issues at once for the
+    same person and course give one certificate: the loser finds the winner's
+    (``verify_url(code)`` makes the QR code's URL).
+    """
+    held = valid_certificate(db, employee.id, course.id)
+    if held is not None:
+        return held
+    serial = next_serial(db, serial_prefix(serial_bureau, issued_on.year, design.code))
+    code = verification_code()
+    valid_until = add_months(issued_on, design.validity_months) if design.validity_months else None
+    url = verify_url(code)
+    pdf, refused = render_pdf(
+        design,
+        {
+            "bureau": bureau,
+            "holder_name": employee.name,
+            "emp_no": employee.emp_no,
+            "unit": employee.unit.name if employee.unit else "",
+            "course_title": course.title,
+            "hours": _number(course.hours),
+            "score": _number(score),
+            "issued_on": issued_on.isoformat(),
+            "valid_until": valid_until.isoformat() if valid_until else "",
+            "serial": serial,
+            "verify_url": url,
+            "qr": qr_data_uri(url),
+        },
+    )
+    if refused:  # a design asked for something outside itself: refuse to issue it
+        raise CertificateError(f"the design {design.name} tried to load {refused[0][:100]}")
+    sha256 = hashlib.sha256(pdf).hexdigest()
+    path = storage.blob_path(data_dir, PDF_AREA, sha256)
+    storage.write_blob(path, pdf)
+    certificate = Certificate(
+        serial=serial,
+        verification_code=code,
+        employee_id=employee.id,
+        course_id=course.id,
+        design=design.name,
+        kind=design.kind,
+        title=course.title,
+        hours=course.hours,
+        score=score,
+        issued_on=issued_on,
+        valid_until=valid_until,
+        status=CertificateStatus.valid,
+        source=CertificateSource.issued,
+        pdf_sha256=sha256,
+        pdf_path=str(path.relative_to(Path(data_dir))),
+        issued_by_id=actor.id if actor else None,
+        created_at=now,
+    )
+    try:
+        with db.begin_nested():  # a concurrent issue for the same person and course won
+            db.add(certificate)
+    except IntegrityError:
+        held = valid_certificate(db, employee.id, course.id)
+        if held is None:
+            raise
+        return held
+    audit(
+        db,
+        actor=actor,
+        action="certificate.issue",
+        object_type="certificate",
+        object_id=serial,
+        summary=f"{employee.emp_no} {employee.name}: {course.title}",
+        after={
+            "serial": serial,
+            "valid_until": valid_until.isoformat() if valid_until else None,
+            "sha256": sha256,
+        },
+    )
+    db.flush()
+    return certificate
