@@ -85,6 +85,15 @@ SETTINGS: dict[str, Setting] = {
         "The bureau's part of certificate serials (`LCGD-2026-SG-000123`): capital letters or "
         "digits.",
     ),
+    "LMS_CERTIFICATE_EXPIRING_DAYS": Setting(
+        90, "A valid certificate within this many days of its end shows as expiring.", int
+    ),
+    "LMS_VERIFY_MASK_NAME": Setting(
+        True, "The public verification page masks the holder's name (张三 → 张*).", bool
+    ),
+    "LMS_VERIFY_PER_MINUTE": Setting(
+        30, "Verifications one address may make per minute on the public page.", int
+    ),
     "LMS_EXAM_MAX_TAB_SWITCHES": Setting(
         0,
         "Switches away from an exam's page after which the attempt is submitted by itself; "

@@ -180,6 +180,7 @@ def make_blueprint(standalone: bool) -> Blueprint:
     """The ``lms`` blueprint, parent of one blueprint per domain."""
     from lms import templating
     from lms.auth.views import bp as auth_bp
+    from lms.certificates.views import bp as certificates_bp
     from lms.core_views import bp as core_bp
     from lms.courses.admin_views import bp as course_admin_bp
     from lms.courses.admin_views import files_bp as course_files_bp
@@ -214,7 +215,7 @@ def make_blueprint(standalone: bool) -> Blueprint:
         bp.register_blueprint(child)
     for child in (course_admin_bp, course_files_bp, exams_bp, exam_admin_bp, grading_bp):
         bp.register_blueprint(child)
-    for child in (wrongbook_bp, exam_statistics_bp):
+    for child in (wrongbook_bp, exam_statistics_bp, certificates_bp):
         bp.register_blueprint(child)
     templating.register_error_pages(bp, standalone)
     return bp

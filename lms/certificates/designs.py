@@ -109,8 +109,9 @@ def load_designs(directory: Path) -> dict[str, Design]:
     return {design.name: design for design in designs}
 
 
+@lru_cache(maxsize=1)
 def shipped_designs() -> dict[str, Design]:
-    """The designs shipped in ``certificates/``."""
+    """The designs shipped in ``certificates/`` (read once per process)."""
     from lms.migrate import shipped_dir
 
     return load_designs(shipped_dir("certificates"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,12 @@ from sqlalchemy.orm import Session
 from lms import storage
 from lms.audit.services import record as audit
 from lms.certificates.designs import Design, qr_data_uri, render_pdf
-from lms.certificates.models import Certificate, CertificateSource, CertificateStatus
+from lms.certificates.models import (
+    Certificate,
+    CertificateSource,
+    CertificateStatus,
+    CertificateVerification,
+)
 from lms.certificates.numbers import next_serial, serial_prefix, verification_code
 from lms.courses.models import Course
 from lms.org.models import Employee
@@ -153,3 +158,56 @@ def issue_certificate(
     )
     db.flush()
     return certificate
+
+
+# -- status and verification -------------------------------------------------------------------
+
+
+def status_on(certificate: Certificate, day: date, *, expiring_days: int) -> str:
+    """``valid``, ``expiring`` (within ``expiring_days`` of its end), ``expired``, ``revoked``
+    or ``replaced``, on ``day``."""
+    if certificate.status is not CertificateStatus.valid:
+        return certificate.status.value
+    if certificate.valid_until is None:
+        return "valid"
+    if day > certificate.valid_until:
+        return "expired"
+    if (certificate.valid_until - day).days <= expiring_days:
+        return "expiring"
+    return "valid"
+
+
+def mask_name(name: str) -> str:
+    """张三 → 张*, 欧阳晓燕 → 欧***, John Smith → J*********: the first character only."""
+    name = name.strip()
+    return name[:1] + "*" * (len(name) - 1) if name else ""
+
+
+def verify(
+    db: Session, code: str, *, address: str, now: datetime, per_minute: int
+) -> tuple[Certificate | None, bool]:
+    """Look a verification code up and record the look-up; ``(certificate or None, allowed)``.
+
+    More than ``per_minute`` look-ups from one address within a minute are refused (and not
+    looked up), found or not, so that codes cannot be guessed by trying.
+    """
+    since = now - timedelta(minutes=1)
+    recent = db.scalar(
+        sa.select(sa.func.count(CertificateVerification.id)).where(
+            CertificateVerification.address == address, CertificateVerification.at > since
+        )
+    )
+    if per_minute and (recent or 0) >= per_minute:
+        return None, False
+    found = None
+    if 16 <= len(code) <= 43:
+        found = db.scalars(
+            sa.select(Certificate).where(Certificate.verification_code == code)
+        ).first()
+    db.add(
+        CertificateVerification(
+            certificate_id=found.id if found else None, address=address[:64], at=now
+        )
+    )
+    db.flush()
+    return found, True
