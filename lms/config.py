@@ -80,6 +80,11 @@ SETTINGS: dict[str, Setting] = {
         "treated as 30.",
         int,
     ),
+    "LMS_PUBLIC_URL": Setting(
+        None,
+        "The address people reach the LMS at (`https://lms.example.cn`): certificates' QR codes "
+        "point there. Default: the address of the request that issued the certificate.",
+    ),
     "LMS_CERTIFICATE_SERIAL_PREFIX": Setting(
         "LCGD",
         "The bureau's part of certificate serials (`LCGD-2026-SG-000123`): capital letters or "

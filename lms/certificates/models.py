@@ -71,6 +71,8 @@ class Certificate(Base):
     pdf_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     pdf_path: Mapped[str | None] = mapped_column(sa.String(300))
     issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lms_employee.id"))
+    #: the training-ledger row it was issued for (a course completion), if any
+    ledger_entry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lms_ledger_entry.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     employee: Mapped[Employee] = relationship(foreign_keys=[employee_id])

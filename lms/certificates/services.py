@@ -78,6 +78,8 @@ def issue_certificate(
     data_dir: str | Path,
     actor: Employee | None,
     now: datetime,
+    renew: bool = False,
+    ledger_entry_id: int | None = None,
 ) -> Certificate:
     """The person's valid certificate for the course: the one they hold, or a new one.
 
@@ -85,11 +87,15 @@ def issue_certificate(
     verification code, and its PDF rendered once and stored with its hash. Valid until
     ``issued_on`` plus the design's validity (none: never expires). Two issues at once for the
     same person and course give one certificate: the loser finds the winner's
-    (``verify_url(code)`` makes the QR code's URL).
+    (``verify_url(code)`` makes the QR code's URL). ``renew``: the course was passed again, so a
+    valid certificate held is replaced by a new one that names it.
     """
     held = valid_certificate(db, employee.id, course.id)
-    if held is not None:
+    if held is not None and not renew:
         return held
+    if held is not None:
+        held.status = CertificateStatus.replaced
+        db.flush()
     serial = next_serial(db, serial_prefix(serial_bureau, issued_on.year, design.code))
     code = verification_code()
     valid_until = add_months(issued_on, design.validity_months) if design.validity_months else None
@@ -133,6 +139,8 @@ def issue_certificate(
         pdf_sha256=sha256,
         pdf_path=str(path.relative_to(Path(data_dir))),
         issued_by_id=actor.id if actor else None,
+        replaces_id=held.id if held is not None else None,
+        ledger_entry_id=ledger_entry_id,
         created_at=now,
     )
     try:

@@ -246,7 +246,7 @@ def complete_run(
     if not won:
         return False
     version = version_of(db, run.course_id, run.version)
-    add_ledger_entry(
+    entry = add_ledger_entry(
         db,
         employee_id=run.employee_id,
         programme=version.snapshot["programme"],
@@ -273,6 +273,19 @@ def complete_run(
         .execution_options(synchronize_session=False)
     )
     db.flush()
+    if version.snapshot.get("certificate_design"):
+        # a course with a certificate design issues (or renews) its certificate on completion,
+        # in this transaction: the completion and its certificate stand or fall together
+        from lms.certificates.issuing import issue_for_run
+
+        issue_for_run(
+            db,
+            run,
+            version.snapshot,
+            score=None if score is None else _decimal(score),
+            ledger_entry_id=entry.id if entry is not None else None,
+            now=now,
+        )
     return True
 
 

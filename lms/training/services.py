@@ -172,10 +172,31 @@ def _total(key: Any, count: Any, passed: Any, hours: Any) -> Total:
 def record_certificates(db: Session, employee_id: int) -> list[CertificateInfo]:
     """The person's certificates for their training file.
 
-    A hook for the certificates domain, which fills it in; until then there are none (and the
-    file shows none: nothing is made up).
+    Every certificate the person holds or held (issued here or imported), newest first; a
+    revoked one is left out (it certifies nothing), a replaced one stays (it was valid then).
     """
-    return []
+    from lms.certificates.designs import shipped_designs
+    from lms.certificates.models import Certificate, CertificateStatus
+
+    designs = shipped_designs()
+    rows = db.scalars(
+        sa.select(Certificate)
+        .where(
+            Certificate.employee_id == employee_id,
+            Certificate.status != CertificateStatus.revoked,
+        )
+        .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
+    )
+    return [
+        CertificateInfo(
+            name=designs[c.design].title if c.design in designs else c.title,
+            serial=c.serial,
+            issued_on=c.issued_on,
+            valid_until=c.valid_until,
+            ledger_entry_id=c.ledger_entry_id,
+        )
+        for c in rows
+    ]
 
 
 def format_number(value: Decimal | int | None) -> str:
