@@ -37,6 +37,7 @@ NAVIGATION = (
     ("lms.exams.papers", lazy_gettext("Exams"), None),
     ("lms.wrongbook.book", lazy_gettext("My mistakes"), None),
     ("lms.training.my_record", lazy_gettext("My record"), None),
+    ("lms.certificates.mine", lazy_gettext("My certificates"), None),
     ("lms.org.units", lazy_gettext("Units"), {Role.manager, Role.hr, Role.admin}),
     ("lms.org.employees", lazy_gettext("Employees"), {Role.manager, Role.hr, Role.admin}),
     ("lms.org.import_start", lazy_gettext("Import"), {Role.hr, Role.admin}),

@@ -219,3 +219,42 @@ def verify(
     )
     db.flush()
     return found, True
+
+
+def revoke(
+    db: Session, certificate: Certificate, *, actor: Employee, reason: str, now: datetime
+) -> None:
+    """Revoke a valid certificate with a reason (audited); it then verifies as revoked.
+
+    Raises :class:`CertificateError` without a reason or for one not valid any more.
+    """
+    reason = " ".join(reason.split())
+    if not reason:
+        raise CertificateError("a reason is needed")
+    if certificate.status is not CertificateStatus.valid:
+        raise CertificateError("only a valid certificate can be revoked")
+    certificate.status = CertificateStatus.revoked
+    certificate.revoked_at = now
+    certificate.revoked_reason = reason[:500]
+    audit(
+        db,
+        actor=actor,
+        action="certificate.revoke",
+        object_type="certificate",
+        object_id=certificate.serial,
+        summary=reason[:200],
+        before={"status": "valid"},
+        after={"status": "revoked", "reason": reason[:500]},
+    )
+    db.flush()
+
+
+def certificates_of(db: Session, employee_id: int) -> list[Certificate]:
+    """A person's certificates, newest first."""
+    return list(
+        db.scalars(
+            sa.select(Certificate)
+            .where(Certificate.employee_id == employee_id)
+            .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
+        )
+    )
