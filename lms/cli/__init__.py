@@ -14,6 +14,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from lms.certificates.cli import certificates_group
 from lms.cli.output import ProgressBar, fail
 from lms.courses.cli import courses_group
 from lms.jobs.cli import jobs_group
@@ -26,7 +27,7 @@ def lms_commands() -> None:
     """Commands of the LMS (standalone: ``lms ...``; as a plugin: ``flask lms ...``)."""
 
 
-for group in (units_group, users_group, banks_group, courses_group, jobs_group):
+for group in (units_group, users_group, banks_group, courses_group, certificates_group, jobs_group):
     lms_commands.add_command(group)
 
 
