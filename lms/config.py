@@ -90,6 +90,12 @@ SETTINGS: dict[str, Setting] = {
         "The bureau's part of certificate serials (`LCGD-2026-SG-000123`): capital letters or "
         "digits.",
     ),
+    "LMS_PDF_WORKERS": Setting(
+        2, "Long-lived processes that render certificate PDFs (one per core is plenty).", int
+    ),
+    "LMS_PDF_TIMEOUT_S": Setting(
+        30, "Longest a certificate may take to render before it is stopped, in seconds.", int
+    ),
     "LMS_CERTIFICATE_EXPIRING_DAYS": Setting(
         90, "A valid certificate within this many days of its end shows as expiring.", int
     ),

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from lms import storage
 from lms.certificates.designs import shipped_designs
 from lms.certificates.models import Certificate
+from lms.certificates.rendering import RenderPool, shared_pool
 from lms.certificates.services import issue_certificate
 from lms.courses.models import Course, CourseRun
 from lms.org.models import Employee
@@ -67,7 +68,14 @@ def issue_for_run(
         now=now,
         renew=True,
         ledger_entry_id=ledger_entry_id,
+        renderer=renderer().render,
     )
+
+
+def renderer() -> RenderPool:
+    """The app's certificate renderer: the process's pool of long-lived render workers."""
+    config = current_app.config
+    return shared_pool(int(config["LMS_PDF_WORKERS"]), float(config["LMS_PDF_TIMEOUT_S"]))
 
 
 def _local_date(moment: datetime) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -80,6 +81,7 @@ def issue_certificate(
     now: datetime,
     renew: bool = False,
     ledger_entry_id: int | None = None,
+    renderer: Callable[[Design, dict[str, Any]], tuple[bytes, list[str]]] = render_pdf,
 ) -> Certificate:
     """The person's valid certificate for the course: the one they hold, or a new one.
 
@@ -87,8 +89,9 @@ def issue_certificate(
     verification code, and its PDF rendered once and stored with its hash. Valid until
     ``issued_on`` plus the design's validity (none: never expires). Two issues at once for the
     same person and course give one certificate: the loser finds the winner's
-    (``verify_url(code)`` makes the QR code's URL). ``renew``: the course was passed again, so a
-    valid certificate held is replaced by a new one that names it.
+    (``verify_url(code)`` makes the QR code's URL; ``renderer`` renders the PDF: the app passes
+    its long-lived worker processes, :mod:`lms.certificates.rendering`). ``renew``: the course
+    was passed again, so a valid certificate held is replaced by a new one that names it.
     """
     held = valid_certificate(db, employee.id, course.id)
     if held is not None and not renew:
@@ -100,7 +103,7 @@ def issue_certificate(
     code = verification_code()
     valid_until = add_months(issued_on, design.validity_months) if design.validity_months else None
     url = verify_url(code)
-    pdf, refused = render_pdf(
+    pdf, refused = renderer(
         design,
         {
             "bureau": bureau,
