@@ -201,12 +201,18 @@ def get_unit_or_404(db: Session, actor: Employee, unit_id: int) -> Unit:
     return unit
 
 
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
 def check_csrf() -> None:
     """``before_request`` for every LMS blueprint: unsafe methods need a valid CSRF token,
     from the form's ``csrf_token`` field or the ``X-CSRFToken`` header."""
     if request.method in SAFE_METHODS or not current_app.config.get("WTF_CSRF_ENABLED", True):
         return
-    token = request.form.get("csrf_token") or request.headers.get("X-CSRFToken")
+    # Only a form body has form fields: reading ``request.form`` of a JSON request (an exam's
+    # autosave) would parse nothing at some cost; the result is the same.
+    form = request.form if request.mimetype in FORM_TYPES else None
+    token = (form.get("csrf_token") if form else None) or request.headers.get("X-CSRFToken")
     try:
         validate_csrf(token)
     except ValidationError as exc:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from lms.audit.services import record as audit
 from lms.auth.models import LoginFailure
@@ -138,7 +138,14 @@ def password_problem(password: str, employee: Employee) -> str | None:
 
 @functools.cache
 def _employee_by_id() -> sa.Select[tuple[Employee]]:
-    return sa.select(Employee).where(Employee.id == sa.bindparam("employee_id"))
+    # Without the unit and post Employee joins by default: most requests (an exam's pages and
+    # saves, the learner's pages) never look at them, and the few that do (a manager's scope)
+    # load the unit by its key when they first ask.
+    return (
+        sa.select(Employee)
+        .where(Employee.id == sa.bindparam("employee_id"))
+        .options(lazyload(Employee.unit), lazyload(Employee.post))
+    )
 
 
 def load_user_from_session_id(session_id: str) -> Employee | None:
