@@ -4,6 +4,7 @@ and the error pages (also for 404s that hide forbidden objects)."""
 from __future__ import annotations
 
 import hashlib
+import weakref
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -30,22 +31,48 @@ def static_url(filename: str) -> str:
     return url_for("lms.static", filename=filename, v=_static_version(filename))
 
 
+def _l(msgid: str) -> str:
+    """Marks a msgid for extraction (``_l`` is one of its keywords); :func:`context` translates
+    it with :func:`lms.i18n.gettext` per request, cheaper than a lazy string's translation."""
+    return msgid
+
+
 NAVIGATION = (
     # endpoint, label, roles that see it
-    ("lms.core.home", lazy_gettext("Home"), None),
-    ("lms.courses.catalogue", lazy_gettext("Courses"), None),
-    ("lms.exams.papers", lazy_gettext("Exams"), None),
-    ("lms.wrongbook.book", lazy_gettext("My mistakes"), None),
-    ("lms.training.my_record", lazy_gettext("My record"), None),
-    ("lms.certificates.mine", lazy_gettext("My certificates"), None),
-    ("lms.org.units", lazy_gettext("Units"), {Role.manager, Role.hr, Role.admin}),
-    ("lms.org.employees", lazy_gettext("Employees"), {Role.manager, Role.hr, Role.admin}),
-    ("lms.org.import_start", lazy_gettext("Import"), {Role.hr, Role.admin}),
-    ("lms.questions.banks", lazy_gettext("Question banks"), {Role.hr, Role.admin}),
-    ("lms.course_admin.courses", lazy_gettext("Course management"), {Role.hr, Role.admin}),
-    ("lms.exam_admin.papers", lazy_gettext("Exam papers"), {Role.hr, Role.admin}),
-    ("lms.grading.queue", lazy_gettext("Grading"), {Role.manager, Role.hr, Role.admin}),
+    ("lms.core.home", _l("Home"), None),
+    ("lms.courses.catalogue", _l("Courses"), None),
+    ("lms.exams.papers", _l("Exams"), None),
+    ("lms.wrongbook.book", _l("My mistakes"), None),
+    ("lms.training.my_record", _l("My record"), None),
+    ("lms.certificates.mine", _l("My certificates"), None),
+    ("lms.org.units", _l("Units"), {Role.manager, Role.hr, Role.admin}),
+    ("lms.org.employees", _l("Employees"), {Role.manager, Role.hr, Role.admin}),
+    ("lms.org.import_start", _l("Import"), {Role.hr, Role.admin}),
+    ("lms.questions.banks", _l("Question banks"), {Role.hr, Role.admin}),
+    ("lms.course_admin.courses", _l("Course management"), {Role.hr, Role.admin}),
+    ("lms.exam_admin.papers", _l("Exam papers"), {Role.hr, Role.admin}),
+    ("lms.grading.queue", _l("Grading"), {Role.manager, Role.hr, Role.admin}),
 )
+
+
+#: per app: the navigation's URLs by (script root, endpoint), built once
+_NAVIGATION_URLS: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], str]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _navigation_url(endpoint: str) -> str:
+    """``url_for(endpoint)``, kept per app and script root: the same half a dozen URLs on every
+    page. Not kept when the app has URL defaults functions, which may differ per request."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if any(app.url_default_functions.values()):
+        return url_for(endpoint)
+    urls = _NAVIGATION_URLS.setdefault(app, {})
+    key = (request.script_root, endpoint)
+    url = urls.get(key)
+    if url is None:
+        url = urls[key] = url_for(endpoint)
+    return url
 
 
 def context() -> dict[str, Any]:
@@ -53,7 +80,7 @@ def context() -> dict[str, Any]:
     navigation = []
     if employee is not None:
         navigation = [
-            (endpoint, label)
+            (endpoint, _navigation_url(endpoint), gettext(label))
             for endpoint, label, roles in NAVIGATION
             if roles is None or employee.role in roles
         ]
