@@ -9,7 +9,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    has_request_context,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError, generate_csrf
 
 from lms.i18n import current_language, gettext, lazy_gettext, ngettext
@@ -28,7 +35,7 @@ def _static_version(filename: str) -> str:
 
 def static_url(filename: str) -> str:
     """URL of an LMS static file, with a content hash so browsers may cache it for long."""
-    return url_for("lms.static", filename=filename, v=_static_version(filename))
+    return _kept_url("lms.static", filename=filename, v=_static_version(filename))
 
 
 def _l(msgid: str) -> str:
@@ -55,23 +62,24 @@ NAVIGATION = (
 )
 
 
-#: per app: the navigation's URLs by (script root, endpoint), built once
-_NAVIGATION_URLS: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], str]] = (
-    weakref.WeakKeyDictionary()
-)
+#: per app: URLs without per-request parts, by (script root, endpoint, values), built once
+_URLS: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], str]] = weakref.WeakKeyDictionary()
 
 
-def _navigation_url(endpoint: str) -> str:
-    """``url_for(endpoint)``, kept per app and script root: the same half a dozen URLs on every
-    page. Not kept when the app has URL defaults functions, which may differ per request."""
+def _kept_url(endpoint: str, **values: str) -> str:
+    """``url_for(endpoint, **values)``, kept per app and script root: the navigation and the
+    static files are the same dozen URLs on every page. Not kept outside a request, nor when the
+    app has URL defaults functions (which may add values per request)."""
+    if not has_request_context():
+        return url_for(endpoint, **values)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if any(app.url_default_functions.values()):
-        return url_for(endpoint)
-    urls = _NAVIGATION_URLS.setdefault(app, {})
-    key = (request.script_root, endpoint)
+        return url_for(endpoint, **values)
+    urls = _URLS.setdefault(app, {})
+    key = (request.script_root, endpoint, *values.items())
     url = urls.get(key)
     if url is None:
-        url = urls[key] = url_for(endpoint)
+        url = urls[key] = url_for(endpoint, **values)
     return url
 
 
@@ -80,7 +88,7 @@ def context() -> dict[str, Any]:
     navigation = []
     if employee is not None:
         navigation = [
-            (endpoint, _navigation_url(endpoint), gettext(label))
+            (endpoint, _kept_url(endpoint), gettext(label))
             for endpoint, label, roles in NAVIGATION
             if roles is None or employee.role in roles
         ]
