@@ -6,11 +6,19 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
+from lms.certificates import services as certificates
 from lms.courses.learning import home_learning
 from lms.db import db_session, utcnow
 from lms.i18n import LOCALE_COOKIE
 from lms.org import services as org
-from lms.security import current_employee, is_local_path, login_required, unit_scope
+from lms.org.models import Employee, Role
+from lms.security import (
+    current_employee,
+    employee_scope,
+    is_local_path,
+    login_required,
+    unit_scope,
+)
 
 bp = Blueprint("core", __name__)
 
@@ -25,8 +33,17 @@ def home():
     summary = org.home_summary(db_session, employee)
     today = utcnow().astimezone(ZoneInfo(current_app.config["LMS_TIMEZONE"])).date()
     learning = home_learning(db_session, employee, today=today)
+    days = int(current_app.config["LMS_CERTIFICATE_EXPIRING_DAYS"])
+    scope = (
+        Employee.id == employee.id if employee.role is Role.employee else employee_scope(employee)
+    )
     return render_template(
-        "lms/core/home.html", units=units[:12], summary=summary, learning=learning
+        "lms/core/home.html",
+        units=units[:12],
+        summary=summary,
+        learning=learning,
+        expiring=certificates.expiring(db_session, scope, today=today, days=days),
+        today=today,
     )
 
 

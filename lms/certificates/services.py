@@ -31,7 +31,7 @@ from lms.certificates.models import (
 )
 from lms.certificates.numbers import next_serial, serial_prefix, verification_code
 from lms.courses.models import Course
-from lms.org.models import Employee
+from lms.org.models import Employee, Unit
 
 PDF_AREA = "certificates"
 
@@ -259,5 +259,28 @@ def certificates_of(db: Session, employee_id: int) -> list[Certificate]:
             sa.select(Certificate)
             .where(Certificate.employee_id == employee_id)
             .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
+        )
+    )
+
+
+def expiring(
+    db: Session, scope: sa.ColumnElement[bool], *, today: date, days: int, limit: int = 50
+) -> list[Certificate]:
+    """Valid certificates of the employees matching ``scope`` (a condition on Employee joined to
+    its Unit, as :func:`lms.security.employee_scope` gives) whose end falls within ``days`` from
+    ``today`` or has passed (renewal due), soonest first."""
+    return list(
+        db.scalars(
+            sa.select(Certificate)
+            .join(Employee, Employee.id == Certificate.employee_id)
+            .join(Unit, Unit.id == Employee.unit_id)
+            .where(
+                scope,
+                Certificate.status == CertificateStatus.valid,
+                Certificate.valid_until.is_not(None),
+                Certificate.valid_until <= today + timedelta(days=days),
+            )
+            .order_by(Certificate.valid_until, Certificate.id)
+            .limit(limit)
         )
     )
