@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from lms.certificates import services as certificates
 from lms.courses.learning import home_learning
-from lms.db import db_session, utcnow
-from lms.i18n import LOCALE_COOKIE
+from lms.db import db_session
+from lms.i18n import LOCALE_COOKIE, local_date
 from lms.org import services as org
 from lms.org.models import Employee, Role
 from lms.security import (
@@ -31,7 +29,7 @@ def home():
         org.unit_tree(db_session, unit_scope(employee)) if employee.role.value != "employee" else []
     )
     summary = org.home_summary(db_session, employee)
-    today = utcnow().astimezone(ZoneInfo(current_app.config["LMS_TIMEZONE"])).date()
+    today = local_date()
     learning = home_learning(db_session, employee, today=today)
     days = int(current_app.config["LMS_CERTIFICATE_EXPIRING_DAYS"])
     scope = (

@@ -10,8 +10,10 @@ gettext looks for ``zh_Hans_CN`` and then ``zh``, so the folder name works as it
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.support import NullTranslations, Translations
 from flask import current_app, g, has_request_context, request
@@ -96,6 +98,14 @@ def select_locale() -> str:
 
 def select_timezone() -> str:
     return current_app.config["LMS_TIMEZONE"]
+
+
+def local_date(moment: datetime | None = None) -> date:
+    """The bureau's calendar date (``LMS_TIMEZONE``) of ``moment``, or of now: the server may
+    run on UTC, and dates people see and the ledger keeps are the bureau's."""
+    from lms.db import utcnow
+
+    return (moment or utcnow()).astimezone(ZoneInfo(current_app.config["LMS_TIMEZONE"])).date()
 
 
 def current_language() -> str:

@@ -17,6 +17,7 @@ from lms.certificates.models import Certificate
 from lms.certificates.rendering import RenderPool, shared_pool
 from lms.certificates.services import issue_certificate
 from lms.courses.models import Course, CourseRun
+from lms.i18n import local_date
 from lms.org.models import Employee
 
 log = logging.getLogger(__name__)
@@ -52,13 +53,12 @@ def issue_for_run(
         log.warning("course %s names the unknown certificate design %r", snapshot.get("code"), name)
         return None
     config = current_app.config
-    zone_today = _local_date(now)
     return issue_certificate(
         db,
         employee=db.get(Employee, run.employee_id),
         course=db.get(Course, run.course_id),
         design=design,
-        issued_on=zone_today,
+        issued_on=local_date(now),
         score=score,
         bureau=config["LMS_BUREAU_NAME"],
         serial_bureau=config["LMS_CERTIFICATE_SERIAL_PREFIX"],
@@ -76,9 +76,3 @@ def renderer() -> RenderPool:
     """The app's certificate renderer: the process's pool of long-lived render workers."""
     config = current_app.config
     return shared_pool(int(config["LMS_PDF_WORKERS"]), float(config["LMS_PDF_TIMEOUT_S"]))
-
-
-def _local_date(moment: datetime) -> Any:
-    from zoneinfo import ZoneInfo
-
-    return moment.astimezone(ZoneInfo(current_app.config["LMS_TIMEZONE"])).date()

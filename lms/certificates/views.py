@@ -4,8 +4,6 @@ and nothing else about the person; every look-up is recorded and rate-limited pe
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask import (
     Blueprint,
     abort,
@@ -24,6 +22,7 @@ from lms.certificates.designs import shipped_designs
 from lms.certificates.models import Certificate
 from lms.db import db_session, use_write_session, utcnow
 from lms.i18n import gettext as _
+from lms.i18n import local_date
 from lms.org.models import Role
 from lms.security import (
     can_see_employee,
@@ -59,7 +58,7 @@ def verify(code: str = ""):
         return render_template("lms/certificates/verify.html", code=code, limited=True), 429
     if certificate is None:
         return render_template("lms/certificates/verify.html", code=code, result=None), 404
-    today = now.astimezone(ZoneInfo(config["LMS_TIMEZONE"])).date()
+    today = local_date(now)
     design = shipped_designs().get(certificate.design)
     name = certificate.employee.name
     result = {
@@ -75,11 +74,6 @@ def verify(code: str = ""):
         "imported": certificate.source.value == "imported",
     }
     return render_template("lms/certificates/verify.html", code=code, result=result)
-
-
-def _today():
-    zone = ZoneInfo(current_app.config["LMS_TIMEZONE"])
-    return utcnow().astimezone(zone).date()
 
 
 def _certificate_or_404(certificate_id: int) -> Certificate:
@@ -99,7 +93,7 @@ def mine():
     return render_template(
         "lms/certificates/mine.html",
         rows=rows,
-        today=_today(),
+        today=local_date(),
         designs=shipped_designs(),
         expiring_days=int(current_app.config["LMS_CERTIFICATE_EXPIRING_DAYS"]),
         status_on=services.status_on,

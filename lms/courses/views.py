@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import (
@@ -28,8 +27,9 @@ from werkzeug.routing import BuildError
 
 from lms.courses import learning, services
 from lms.courses.models import Course, CourseRun, CourseStatus, RunStatus
-from lms.db import db_session, use_write_session, utcnow
+from lms.db import db_session, use_write_session
 from lms.i18n import gettext as _
+from lms.i18n import local_date
 from lms.org.models import Post
 from lms.questions.html import markdown_to_html
 from lms.security import current_employee, login_required
@@ -47,11 +47,6 @@ def _write_session_for_lesson_pages() -> None:
     """Opening a lesson records it: a GET that writes needs a write session."""
     if request.endpoint == LESSON_ENDPOINT:
         use_write_session()
-
-
-def today() -> Any:
-    """The bureau's calendar date now."""
-    return utcnow().astimezone(ZoneInfo(current_app.config["LMS_TIMEZONE"])).date()
 
 
 def heartbeat_seconds() -> int:
@@ -132,7 +127,7 @@ def course(course_id: int):
         prerequisites=prerequisites,
         unmet=[p.course for p in prerequisites if not p.met],
         assignment=assignment,
-        overdue=bool(assignment and assignment.due_on and assignment.due_on < today()),
+        overdue=bool(assignment and assignment.due_on and assignment.due_on < local_date()),
         status=status,
         exam_required=learning.exam_required(outline.snapshot),
         exam_paper=learning.exam_paper(db_session, me, outline.snapshot),
@@ -301,4 +296,4 @@ def duration_filter(seconds: int) -> str:
 def local_date_filter(moment: datetime | None) -> str:
     if moment is None:
         return ""
-    return moment.astimezone(ZoneInfo(current_app.config["LMS_TIMEZONE"])).date().isoformat()
+    return local_date(moment).isoformat()

@@ -7,8 +7,6 @@ views over :mod:`lms.exams.wrongbook`; the attempt itself runs on the exam pages
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +17,7 @@ from lms.db import db_session, utcnow
 from lms.exams import services, wrongbook
 from lms.i18n import gettext as _
 from lms.i18n import lazy_gettext as _l
+from lms.i18n import local_date
 from lms.questions.models import QuestionBank
 from lms.security import current_employee, login_required
 
@@ -48,11 +47,6 @@ def _filters() -> tuple[int | None, str | None, list[QuestionBank], list[str]]:
         bank_id = None
     point = request.values.get("point", "")
     return bank_id, point if point in points else None, banks, points
-
-
-def _today() -> str:
-    zone = ZoneInfo(current_app.config["LMS_TIMEZONE"])
-    return utcnow().astimezone(zone).strftime("%Y-%m-%d")
 
 
 @bp.route("/me/mistakes")
@@ -118,7 +112,7 @@ def practice():
             db_session,
             me,
             count=form.count.data,
-            title=_("Mistake practice %(date)s", date=_today()),
+            title=_("Mistake practice %(date)s", date=local_date().isoformat()),
             now=utcnow(),
             bank_id=bank_id,
             knowledge_point=point,

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, send_file
 
 from lms.db import db_session
 from lms.i18n import lazy_gettext as _l
+from lms.i18n import local_date
 from lms.org.models import Employee
 from lms.pdf import render_pdf
 from lms.security import current_employee, get_employee_or_404, login_required
@@ -85,15 +84,10 @@ def record_xlsx(employee_id: int):
 def record_pdf(employee_id: int):
     person = get_employee_or_404(db_session, current_employee(), employee_id)
     context = services.training_file_document(
-        db_session, person, bureau_name=current_app.config["LMS_BUREAU_NAME"], today=_today()
+        db_session, person, bureau_name=current_app.config["LMS_BUREAU_NAME"], today=local_date()
     )
     body = render_pdf("lms/training/record_pdf.html", context)
     return _download(body, "application/pdf", person, "pdf")
-
-
-def _today() -> date:
-    """The bureau's date (the server may run on UTC)."""
-    return datetime.now(ZoneInfo(current_app.config["LMS_TIMEZONE"])).date()
 
 
 def _download(body: bytes, mimetype: str, person: Employee, extension: str):
@@ -104,7 +98,7 @@ def _download(body: bytes, mimetype: str, person: Employee, extension: str):
         io.BytesIO(body),
         mimetype=mimetype,
         as_attachment=True,
-        download_name=f"{name}-{_today().isoformat()}.{extension}",
+        download_name=f"{name}-{local_date().isoformat()}.{extension}",
         max_age=0,
     )
     response.headers["Cache-Control"] = "private, no-store"
