@@ -89,3 +89,37 @@ def report_import(result: dict[str, Any], label: str, *, as_json: bool) -> None:
     if result["errors"]:
         click.echo(f"{label}: {len(result['errors'])} error(s); nothing was imported.", err=True)
         sys.exit(1)
+
+
+def run_file_import(
+    job_kind: str, file: str, params: dict[str, Any], *, as_json: bool, dry_run: bool
+) -> dict[str, Any]:
+    """Run the import job ``job_kind`` on one file here, with a progress bar (none with
+    ``--json``), report it (:func:`report_import`) and print the summary line of a success;
+    the job's result, for any extra lines the caller prints."""
+    from flask import current_app
+
+    from lms.jobs.services import run_now
+
+    path = Path(file)
+    if not path.is_file():
+        give_up(path.name, "no such file", as_json=as_json)
+    bar = None if as_json else ProgressBar(f"Importing {path.name}")
+    try:
+        job = run_now(
+            current_app._get_current_object(),
+            job_kind,
+            {**params, "path": str(path.resolve()), "file": path.name, "dry_run": dry_run},
+            listener=bar,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if job.error:
+        give_up(path.name, f"import failed: {job.error.splitlines()[0]}", as_json=as_json)
+    result = {k: v for k, v in (job.result or {}).items() if k not in ("kind", "file")}
+    report_import(result, path.name, as_json=as_json)
+    if not as_json:
+        verb = "would import" if dry_run else "imported"
+        click.echo(f"{path.name}: {verb} {result['imported']}, unchanged {result['unchanged']}.")
+    return result

@@ -2,44 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from lms.cli.output import ProgressBar, fail, give_up, report_import, write_table
+from lms.cli.output import fail, run_file_import, write_table
 
 
 def run_import_command(kind: str, file: str, as_json: bool, dry_run: bool) -> None:
-    from lms.jobs.services import run_now
-
-    app = current_app._get_current_object()
-    path = Path(file)
-
-    if not path.is_file():
-        give_up(path.name, "no such file", as_json=as_json)
-    bar = None if as_json else ProgressBar(f"Importing {path.name}")
-    try:
-        job = run_now(
-            app,
-            "org.import",
-            {"kind": kind, "path": str(path.resolve()), "file": path.name, "dry_run": dry_run},
-            listener=bar,
-        )
-    finally:
-        if bar is not None:
-            bar.close()
-    if job.error:
-        give_up(path.name, f"import failed: {job.error.splitlines()[0]}", as_json=as_json)
-    result = job.result or {}
-    result = {k: v for k, v in result.items() if k not in ("kind", "file")}
-    report_import(result, path.name, as_json=as_json)
-    if not as_json:
-        verb = "would import" if dry_run else "imported"
-        click.echo(f"{path.name}: {verb} {result['imported']}, unchanged {result['unchanged']}.")
-        if result.get("new_posts"):
-            click.echo(f"New posts: {', '.join(result['new_posts'])}")
+    result = run_file_import("org.import", file, {"kind": kind}, as_json=as_json, dry_run=dry_run)
+    if not as_json and result.get("new_posts"):
+        click.echo(f"New posts: {', '.join(result['new_posts'])}")
 
 
 @click.group("units")
