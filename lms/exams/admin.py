@@ -381,6 +381,19 @@ def search_papers(
     return Page(rows, total, page, page_size)
 
 
+def paper_contents(
+    db: Session, paper: ExamPaper
+) -> tuple[dict[int, Question], dict[int, QuestionBank]]:
+    """What the paper's page names: a fixed paper's questions by id, a drawn paper's banks by id
+    (each empty for the other kind)."""
+    questions: dict[int, Question] = {}
+    if paper.questions:
+        ids = [q.question_id for q in paper.questions]
+        questions = {q.id: q for q in db.scalars(sa.select(Question).where(Question.id.in_(ids)))}
+    banks = {b.id: b for b in db.scalars(sa.select(QuestionBank))} if paper.rules else {}
+    return questions, banks
+
+
 def attempt_count(db: Session, paper: ExamPaper) -> int:
     return (
         db.scalar(sa.select(sa.func.count(ExamAttempt.id)).where(ExamAttempt.paper_id == paper.id))

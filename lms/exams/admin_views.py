@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -45,7 +44,7 @@ from lms.i18n import gettext as _
 from lms.org.forms import choices
 from lms.questions import services as questions
 from lms.questions.display import answer_summary, stem_text
-from lms.questions.models import Question, QuestionBank
+from lms.questions.models import QuestionBank
 from lms.security import STAFF_ROLES, current_employee, roles_required, valid_id
 
 bp = Blueprint("exam_admin", __name__)
@@ -179,13 +178,7 @@ def new_paper():
 @roles_required(*STAFF_ROLES)
 def paper(paper_id: int):
     paper = _paper_or_404(paper_id)
-    questions_of: dict[int, Question] = {}
-    if paper.questions:
-        ids = [q.question_id for q in paper.questions]
-        questions_of = {
-            q.id: q for q in db_session.scalars(sa.select(Question).where(Question.id.in_(ids)))
-        }
-    banks = {b.id: b for b in db_session.scalars(sa.select(QuestionBank))} if paper.rules else {}
+    questions_of, banks = admin.paper_contents(db_session, paper)
     count, points = admin.paper_size(paper)
     return render_template(
         "lms/exams/admin/paper.html",

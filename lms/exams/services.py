@@ -158,7 +158,8 @@ def open_papers(db: Session, employee: Employee, *, now: datetime) -> list[OpenP
     return [OpenPaper(paper, latest.get(paper.id)) for paper in papers]
 
 
-def _attempts(db: Session, paper: ExamPaper, employee: Employee) -> list[ExamAttempt]:
+def attempts_of(db: Session, paper: ExamPaper, employee: Employee) -> list[ExamAttempt]:
+    """The employee's attempts at the paper, first to last."""
     return list(
         db.scalars(
             sa.select(ExamAttempt)
@@ -181,7 +182,7 @@ def start_attempt(
         raise ExamError("the exam is not open yet")
     if paper.closes_at is not None and now >= paper.closes_at:
         raise ExamError("the exam is closed")
-    previous = _attempts(db, paper, employee)
+    previous = attempts_of(db, paper, employee)
     for attempt in previous:
         if attempt.state in OPEN_STATES:
             return attempt  # resume: one open attempt per person and paper

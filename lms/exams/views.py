@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -74,19 +73,6 @@ def _attempt_or_404(attempt_id: int, *, with_paper: bool = False) -> ExamAttempt
     return attempt
 
 
-def _my_attempts(paper: ExamPaper) -> list[ExamAttempt]:
-    return list(
-        db_session.scalars(
-            sa.select(ExamAttempt)
-            .where(
-                ExamAttempt.paper_id == paper.id,
-                ExamAttempt.employee_id == current_employee().id,
-            )
-            .order_by(ExamAttempt.number)
-        )
-    )
-
-
 @bp.route("/exams")
 @login_required
 def papers():
@@ -99,7 +85,7 @@ def papers():
 @login_required
 def paper(paper_id: int):
     paper = _paper_or_404(paper_id)
-    attempts = _my_attempts(paper)
+    attempts = services.attempts_of(db_session, paper, current_employee())
     open_attempt = next((a for a in attempts if a.state in services.OPEN_STATES), None)
     return render_template(
         "lms/exams/paper.html", paper=paper, attempts=attempts, open_attempt=open_attempt
