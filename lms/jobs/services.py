@@ -211,6 +211,7 @@ def get_job(db: Session, job_id: int) -> Job | None:
 class Progress:
     """How far a job has got, for its page."""
 
+    state: JobState
     done: int
     total: int | None
     message: str
@@ -218,13 +219,18 @@ class Progress:
 
 
 def job_progress(job_row: Job) -> Progress:
-    """A job's progress: the latest report of this process while it runs here, else the row's."""
-    done, total, message = job_row.done, job_row.total, job_row.message
+    """A job's progress: the latest report of this process while it runs here, else the row's.
+
+    A row read as queued just before the runner marked it running may meet live progress read
+    just after: live progress means the job is running, whatever that row said.
+    """
+    state, done, total, message = job_row.state, job_row.done, job_row.total, job_row.message
     live = _live.get(job_row.id) if not job_row.finished else None
     if live is not None:
         done, total, message = live[0], live[1], live[2] or message
+        state = JobState.running
     if total:
         percent: int | None = min(100, int(done * 100 / total))
     else:
-        percent = 100 if job_row.state is JobState.succeeded else None
-    return Progress(done, total, message, percent)
+        percent = 100 if state is JobState.succeeded else None
+    return Progress(state, done, total, message, percent)

@@ -36,7 +36,7 @@ def status(job_id: int):
     return jsonify(
         id=job.id,
         kind=job.kind,
-        state=job.state.value,
+        state=progress.state.value,
         done=progress.done,
         total=progress.total,
         percent=progress.percent,
