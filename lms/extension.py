@@ -94,6 +94,8 @@ class LMS:
 
         importlib.import_module("lms.questions.jobs")  # registers the question import job
         importlib.import_module("lms.exams.periodic")  # registers the exams' periodic tasks
+        importlib.import_module("lms.certificates.imports")  # the certificates import job
+        importlib.import_module("lms.certificates.bulk")  # the bulk issue job
         from lms.cli import lms_commands
 
         if not standalone:
@@ -180,6 +182,7 @@ def make_blueprint(standalone: bool) -> Blueprint:
     """The ``lms`` blueprint, parent of one blueprint per domain."""
     from lms import templating
     from lms.auth.views import bp as auth_bp
+    from lms.certificates.admin_views import bp as certificate_admin_bp
     from lms.certificates.views import bp as certificates_bp
     from lms.core_views import bp as core_bp
     from lms.courses.admin_views import bp as course_admin_bp
@@ -215,7 +218,7 @@ def make_blueprint(standalone: bool) -> Blueprint:
         bp.register_blueprint(child)
     for child in (course_admin_bp, course_files_bp, exams_bp, exam_admin_bp, grading_bp):
         bp.register_blueprint(child)
-    for child in (wrongbook_bp, exam_statistics_bp, certificates_bp):
+    for child in (wrongbook_bp, exam_statistics_bp, certificates_bp, certificate_admin_bp):
         bp.register_blueprint(child)
     templating.register_error_pages(bp, standalone)
     return bp

@@ -5,6 +5,7 @@ issue by themselves (a passed course with a certificate design)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -26,11 +27,21 @@ log = logging.getLogger(__name__)
 def verify_url(code: str) -> str:
     """The public verification URL of a code: under ``LMS_PUBLIC_URL`` when set, else under
     the address the current request came to."""
-    path = url_for("lms.certificates.verify", code=code)
-    base = current_app.config["LMS_PUBLIC_URL"] or (
-        request.host_url if has_request_context() else "http://localhost/"
-    )
-    return base.rstrip("/") + path
+    return verify_url_builder()(code)
+
+
+def verify_url_builder(base_url: str = "") -> Callable[[str], str]:
+    """A function making verification URLs without the app (for threads and jobs): under
+    ``LMS_PUBLIC_URL`` when set, else ``base_url``, else the current request's address."""
+    base = current_app.config["LMS_PUBLIC_URL"] or base_url
+    if has_request_context():
+        base = base or request.host_url
+        path = url_for("lms.certificates.verify", code="0")
+    else:
+        with current_app.test_request_context():
+            path = url_for("lms.certificates.verify", code="0")
+    prefix = (base or "http://localhost/").rstrip("/") + path[:-1]
+    return lambda code: prefix + code
 
 
 def issue_for_run(

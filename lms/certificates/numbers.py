@@ -25,9 +25,18 @@ def serial_prefix(bureau: str, year: int, design_code: str) -> str:
 
 def next_serial(db: Session, prefix: str) -> str:
     """The next serial of ``prefix`` (``LCGD-2026-SG-000123``), unique however many transactions
-    ask at once: the sequence row is created if missing (``ON CONFLICT DO NOTHING``) and bumped
-    by one ``UPDATE ... RETURNING``, which waits for any other transaction bumping it (a row
-    lock on PostgreSQL, the write lock on SQLite). A rolled-back issue leaves a gap."""
+    ask at once (see :func:`reserve_serials`). A rolled-back issue leaves a gap."""
+    return reserve_serials(db, prefix, 1)[0]
+
+
+def reserve_serials(db: Session, prefix: str, count: int) -> list[str]:
+    """The next ``count`` serials of ``prefix``, in order, unique however many transactions ask
+    at once: the sequence row is created if missing (``ON CONFLICT DO NOTHING``) and bumped by
+    ``count`` in one ``UPDATE ... RETURNING``, which waits for any other transaction bumping it
+    (a row lock on PostgreSQL, the write lock on SQLite). Serials reserved and not used (a
+    rolled-back issue, a bulk issue that skipped someone) leave gaps."""
+    if count < 1:
+        return []
     if db.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
@@ -37,14 +46,14 @@ def next_serial(db: Session, prefix: str) -> str:
         .values(prefix=prefix, last_number=0)
         .on_conflict_do_nothing(index_elements=["prefix"])
     )
-    number = db.execute(
+    last = db.execute(
         sa.update(CertificateSequence)
         .where(CertificateSequence.prefix == prefix)
-        .values(last_number=CertificateSequence.last_number + 1)
+        .values(last_number=CertificateSequence.last_number + count)
         .returning(CertificateSequence.last_number)
         .execution_options(synchronize_session=False)
     ).scalar_one()
-    return f"{prefix}-{number:06d}"
+    return [f"{prefix}-{number:06d}" for number in range(last - count + 1, last + 1)]
 
 
 def verification_code() -> str:

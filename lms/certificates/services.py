@@ -65,67 +65,99 @@ def valid_certificate(db: Session, employee_id: int, course_id: int) -> Certific
     ).first()
 
 
-def issue_certificate(
-    db: Session,
+Renderer = Callable[[Design, dict[str, Any]], tuple[bytes, list[str]]]
+
+
+def certificate_context(
+    *,
+    employee: Employee,
+    course: Course,
+    serial: str,
+    code: str,
+    issued_on: date,
+    valid_until: date | None,
+    score: Decimal | None,
+    bureau: str,
+    verify_url: Callable[[str], str],
+) -> dict[str, Any]:
+    """The plain data a design's template is rendered with (strings only: it goes to a render
+    worker and into a sandboxed, escaping template)."""
+    url = verify_url(code)
+    return {
+        "bureau": bureau,
+        "holder_name": employee.name,
+        "emp_no": employee.emp_no,
+        "unit": employee.unit.name if employee.unit else "",
+        "course_title": course.title,
+        "hours": _number(course.hours),
+        "score": _number(score),
+        "issued_on": issued_on.isoformat(),
+        "valid_until": valid_until.isoformat() if valid_until else "",
+        "serial": serial,
+        "verify_url": url,
+        "qr": qr_data_uri(url),
+    }
+
+
+def store_pdf(design: Design, rendered: tuple[bytes, list[str]], data_dir: str | Path) -> str:
+    """Store a rendered PDF under its hash (atomic, so never half a file) and return the hash;
+    :class:`CertificateError` when the design tried to load something outside itself."""
+    pdf, refused = rendered
+    if refused:  # a design asked for something outside itself: refuse to issue it
+        raise CertificateError(f"the design {design.name} tried to load {refused[0][:100]}")
+    sha256 = hashlib.sha256(pdf).hexdigest()
+    storage.write_blob(storage.blob_path(data_dir, PDF_AREA, sha256), pdf)
+    return sha256
+
+
+def add_certificate(
+    db: Session, certificate: Certificate, *, actor: Employee | None, action: str, summary: str
+) -> bool:
+    """Insert an issued certificate (its PDF already stored) and audit it; False, with nothing
+    written, when a concurrent issue gave the person a valid certificate of the course first."""
+    try:
+        with db.begin_nested():
+            db.add(certificate)
+    except IntegrityError:
+        if valid_certificate(db, certificate.employee_id, certificate.course_id) is None:
+            raise
+        return False
+    audit(
+        db,
+        actor=actor,
+        action=action,
+        object_type="certificate",
+        object_id=certificate.serial,
+        summary=summary,
+        after={
+            "serial": certificate.serial,
+            "valid_until": certificate.valid_until.isoformat() if certificate.valid_until else None,
+            "sha256": certificate.pdf_sha256,
+            "replaces_id": certificate.replaces_id,
+        },
+    )
+    db.flush()
+    return True
+
+
+def new_certificate(
     *,
     employee: Employee,
     course: Course,
     design: Design,
+    serial: str,
+    code: str,
     issued_on: date,
+    valid_until: date | None,
     score: Decimal | None,
-    bureau: str,
-    serial_bureau: str,
-    verify_url: Any,
-    data_dir: str | Path,
+    sha256: str,
     actor: Employee | None,
     now: datetime,
-    renew: bool = False,
+    replaces_id: int | None = None,
     ledger_entry_id: int | None = None,
-    renderer: Callable[[Design, dict[str, Any]], tuple[bytes, list[str]]] = render_pdf,
 ) -> Certificate:
-    """The person's valid certificate for the course: the one they hold, or a new one.
-
-    A new one gets the next serial of its bureau prefix, year and design, a 128-bit
-    verification code, and its PDF rendered once and stored with its hash. Valid until
-    ``issued_on`` plus the design's validity (none: never expires). Two issues at once for the
-    same person and course give one certificate: the loser finds the winner's
-    (``verify_url(code)`` makes the QR code's URL; ``renderer`` renders the PDF: the app passes
-    its long-lived worker processes, :mod:`lms.certificates.rendering`). ``renew``: the course
-    was passed again, so a valid certificate held is replaced by a new one that names it.
-    """
-    held = valid_certificate(db, employee.id, course.id)
-    if held is not None and not renew:
-        return held
-    if held is not None:
-        held.status = CertificateStatus.replaced
-        db.flush()
-    serial = next_serial(db, serial_prefix(serial_bureau, issued_on.year, design.code))
-    code = verification_code()
-    valid_until = add_months(issued_on, design.validity_months) if design.validity_months else None
-    url = verify_url(code)
-    pdf, refused = renderer(
-        design,
-        {
-            "bureau": bureau,
-            "holder_name": employee.name,
-            "emp_no": employee.emp_no,
-            "unit": employee.unit.name if employee.unit else "",
-            "course_title": course.title,
-            "hours": _number(course.hours),
-            "score": _number(score),
-            "issued_on": issued_on.isoformat(),
-            "valid_until": valid_until.isoformat() if valid_until else "",
-            "serial": serial,
-            "verify_url": url,
-            "qr": qr_data_uri(url),
-        },
-    )
-    if refused:  # a design asked for something outside itself: refuse to issue it
-        raise CertificateError(f"the design {design.name} tried to load {refused[0][:100]}")
-    sha256 = hashlib.sha256(pdf).hexdigest()
-    path = storage.blob_path(data_dir, PDF_AREA, sha256)
-    storage.write_blob(path, pdf)
-    certificate = Certificate(
+    """The row of a certificate issued by this system (not yet added to a session)."""
+    return Certificate(
         serial=serial,
         verification_code=code,
         employee_id=employee.id,
@@ -140,35 +172,146 @@ def issue_certificate(
         status=CertificateStatus.valid,
         source=CertificateSource.issued,
         pdf_sha256=sha256,
-        pdf_path=str(path.relative_to(Path(data_dir))),
+        pdf_path=storage.blob_path("", PDF_AREA, sha256).as_posix(),  # under the data folder
         issued_by_id=actor.id if actor else None,
-        replaces_id=held.id if held is not None else None,
+        replaces_id=replaces_id,
         ledger_entry_id=ledger_entry_id,
         created_at=now,
     )
-    try:
-        with db.begin_nested():  # a concurrent issue for the same person and course won
-            db.add(certificate)
-    except IntegrityError:
-        held = valid_certificate(db, employee.id, course.id)
-        if held is None:
-            raise
+
+
+def issue_certificate(
+    db: Session,
+    *,
+    employee: Employee,
+    course: Course,
+    design: Design,
+    issued_on: date,
+    score: Decimal | None,
+    bureau: str,
+    serial_bureau: str,
+    verify_url: Callable[[str], str],
+    data_dir: str | Path,
+    actor: Employee | None,
+    now: datetime,
+    renew: bool = False,
+    valid_until: date | None = None,
+    ledger_entry_id: int | None = None,
+    renderer: Renderer = render_pdf,
+    action: str = "certificate.issue",
+) -> Certificate:
+    """The person's valid certificate for the course: the one they hold, or a new one.
+
+    A new one gets the next serial of its bureau prefix, year and design, a 128-bit
+    verification code, and its PDF rendered once and stored with its hash. Valid until
+    ``valid_until`` when given, else ``issued_on`` plus the design's validity (none: never
+    expires). Two issues at once for the same person and course give one certificate: the
+    loser finds the winner's (``verify_url(code)`` makes the QR code's URL; ``renderer``
+    renders the PDF: the app passes its long-lived worker processes,
+    :mod:`lms.certificates.rendering`). ``renew``: a valid certificate held is replaced by the
+    new one, which names it (the course was passed again, or HR reissues it).
+    """
+    held = valid_certificate(db, employee.id, course.id)
+    if held is not None and not renew:
         return held
+    if held is not None:
+        held.status = CertificateStatus.replaced
+        db.flush()
+    serial = next_serial(db, serial_prefix(serial_bureau, issued_on.year, design.code))
+    code = verification_code()
+    if valid_until is None and design.validity_months:
+        valid_until = add_months(issued_on, design.validity_months)
+    context = certificate_context(
+        employee=employee,
+        course=course,
+        serial=serial,
+        code=code,
+        issued_on=issued_on,
+        valid_until=valid_until,
+        score=score,
+        bureau=bureau,
+        verify_url=verify_url,
+    )
+    sha256 = store_pdf(design, renderer(design, context), data_dir)
+    certificate = new_certificate(
+        employee=employee,
+        course=course,
+        design=design,
+        serial=serial,
+        code=code,
+        issued_on=issued_on,
+        valid_until=valid_until,
+        score=score,
+        sha256=sha256,
+        actor=actor,
+        now=now,
+        replaces_id=held.id if held is not None else None,
+        ledger_entry_id=ledger_entry_id,
+    )
+    summary = f"{employee.emp_no} {employee.name}: {course.title}"
+    if not add_certificate(db, certificate, actor=actor, action=action, summary=summary):
+        return valid_certificate(db, employee.id, course.id)  # type: ignore[return-value]
+    return certificate
+
+
+def reissue_certificate(
+    db: Session,
+    certificate: Certificate,
+    *,
+    reason: str,
+    design: Design,
+    bureau: str,
+    serial_bureau: str,
+    verify_url: Callable[[str], str],
+    data_dir: str | Path,
+    actor: Employee,
+    now: datetime,
+    issued_on: date,
+    renderer: Renderer = render_pdf,
+) -> Certificate:
+    """Reissue a valid certificate (a lost paper, a corrected name): a new serial, code and PDF
+    with the same course, score and end of validity, naming the old one, which is marked
+    replaced. Audited with the reason. :class:`CertificateError` for an imported certificate,
+    one not valid any more, or no reason."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise CertificateError("a reason is needed")
+    if certificate.status is not CertificateStatus.valid:
+        raise CertificateError("only a valid certificate can be reissued")
+    if certificate.source is not CertificateSource.issued or certificate.course_id is None:
+        raise CertificateError("an imported certificate cannot be reissued")
+    course = db.get(Course, certificate.course_id)
+    new = issue_certificate(
+        db,
+        employee=certificate.employee,
+        course=course,  # type: ignore[arg-type]
+        design=design,
+        issued_on=issued_on,
+        score=certificate.score,
+        bureau=bureau,
+        serial_bureau=serial_bureau,
+        verify_url=verify_url,
+        data_dir=data_dir,
+        actor=actor,
+        now=now,
+        renew=True,
+        valid_until=certificate.valid_until,
+        ledger_entry_id=certificate.ledger_entry_id,
+        renderer=renderer,
+        action="certificate.reissue",
+    )
     audit(
         db,
         actor=actor,
-        action="certificate.issue",
+        action="certificate.replace",
         object_type="certificate",
-        object_id=serial,
-        summary=f"{employee.emp_no} {employee.name}: {course.title}",
-        after={
-            "serial": serial,
-            "valid_until": valid_until.isoformat() if valid_until else None,
-            "sha256": sha256,
-        },
+        object_id=certificate.serial,
+        summary=reason[:200],
+        before={"status": "valid"},
+        after={"status": "replaced", "by": new.serial, "reason": reason[:500]},
     )
     db.flush()
-    return certificate
+    return new
 
 
 # -- status and verification -------------------------------------------------------------------
