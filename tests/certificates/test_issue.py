@@ -10,14 +10,21 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from lms.audit.models import AuditEntry
 from lms.certificates.designs import shipped_designs
-from lms.certificates.models import Certificate
-from lms.certificates.services import add_months, issue_certificate
+from lms.certificates.models import Certificate, CertificateSource, CertificateStatus
+from lms.certificates.numbers import next_serial, reserve_serials
+from lms.certificates.services import (
+    CertificateError,
+    add_months,
+    issue_certificate,
+    reissue_certificate,
+)
 from lms.courses.models import Course
-from lms.org.models import Employee
+from lms.org.models import Employee, Role
 from tests.conftest import pdf_text, run_threads
 
 NOW = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
@@ -79,3 +86,61 @@ def test_twenty_concurrent_issues(app, db, create_employee, create_course, tmp_p
     assert len({r.serial for r in rows}) == 11
     assert {r.employee_id for r in rows} == set(people)
     assert len({r for r in results if r in {x.serial for x in rows if x.employee_id == same}}) == 1
+
+
+def test_reissue_links_and_keeps_validity(app, db, create_employee, create_course, tmp_path):
+    """A reissue: new serial, code and PDF, the same course, score and end of validity; the old
+    one replaced and naming nothing new itself; both audited; refused without a reason, for a
+    replaced certificate, and for an imported one."""
+    person = create_employee(name="王五")
+    hr = create_employee(role=Role.hr)
+    course = create_course(title="供电服务规范")
+    with app.app_context():
+        old = issue(db, person.id, course.id, tmp_path)
+        db.commit()
+
+        def reissue(certificate: Certificate, reason: str = "遗失补发") -> Certificate:
+            return reissue_certificate(
+                db,
+                certificate,
+                reason=reason,
+                design=shipped_designs()["qualification"],
+                bureau="龙城供电局",
+                serial_bureau="LCGD",
+                verify_url=lambda code: f"https://lms.example.cn/verify/{code}",
+                data_dir=tmp_path,
+                actor=hr,
+                now=NOW,
+                issued_on=date(2027, 2, 1),
+            )
+
+        with pytest.raises(CertificateError, match="reason"):
+            reissue(old, "  ")
+        new = reissue(old)
+        db.commit()
+        assert new.serial == "LCGD-2027-HG-000001" and new.replaces_id == old.id
+        assert new.verification_code != old.verification_code
+        assert (new.issued_on, new.valid_until) == (date(2027, 2, 1), old.valid_until)
+        assert new.score == old.score and new.pdf_sha256 != old.pdf_sha256
+        assert old.status is CertificateStatus.replaced
+        assert new.status is CertificateStatus.valid
+        with pytest.raises(CertificateError, match="only a valid"):
+            reissue(old)
+        new.source = CertificateSource.imported
+        with pytest.raises(CertificateError, match="imported"):
+            reissue(new)
+        db.rollback()
+    actions = db.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert actions == ["certificate.issue", "certificate.reissue", "certificate.replace"]
+
+
+def test_reserved_serials_are_consecutive(app, db) -> None:
+    with app.app_context():
+        assert reserve_serials(db, "LCGD-2026-SG", 3) == [
+            "LCGD-2026-SG-000001",
+            "LCGD-2026-SG-000002",
+            "LCGD-2026-SG-000003",
+        ]
+        assert reserve_serials(db, "LCGD-2026-SG", 0) == []
+        assert next_serial(db, "LCGD-2026-SG") == "LCGD-2026-SG-000004"
+        db.rollback()
