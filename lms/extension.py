@@ -94,6 +94,7 @@ class LMS:
 
         importlib.import_module("lms.questions.jobs")  # registers the question import job
         importlib.import_module("lms.exams.periodic")  # registers the exams' periodic tasks
+        importlib.import_module("lms.training.periodic")  # the training matrix's daily run
         importlib.import_module("lms.certificates.imports")  # the certificates import job
         importlib.import_module("lms.certificates.bulk")  # the bulk issue job
         from lms.cli import lms_commands

@@ -24,7 +24,7 @@ from lms.courses.models import (
 )
 from lms.db import utcnow
 from lms.org.models import Employee
-from lms.training.models import Assignment, LedgerSource, TrainingForm
+from lms.training.models import LedgerSource, TrainingForm
 from lms.training.services import add_ledger_entry
 
 #: the page beats every 15 s while visible; a gap longer than this earns only this much
@@ -260,17 +260,6 @@ def complete_run(
         passed=True,
         source=LedgerSource.online,
         source_ref=f"run:{run.id}",
-    )
-    db.execute(
-        sa.update(Assignment)
-        .where(
-            Assignment.employee_id == run.employee_id,
-            Assignment.course_id == run.course_id,
-            Assignment.completed_at.is_(None),
-            Assignment.closed_at.is_(None),
-        )
-        .values(completed_at=now)
-        .execution_options(synchronize_session=False)
     )
     db.flush()
     if version.snapshot.get("certificate_design"):

@@ -100,9 +100,72 @@ class Assignment(Base):
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     #: manual, matrix (the training matrix), pack
     origin: Mapped[str] = mapped_column(sa.String(20), default="manual")
+    #: the pack it was assigned as part of, if any
+    pack_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("lms_course_pack.id", ondelete="SET NULL")
+    )
     assigned_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lms_employee.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
 
     employee: Mapped[Employee] = relationship(foreign_keys=[employee_id])
+
+    __table_args__ = (
+        # one open assignment per person and course: assigning again (a manager, the matrix, a
+        # pack, two at once) finds the open one instead of making a second
+        sa.Index(
+            "uq_lms_assignment_open",
+            "employee_id",
+            "course_id",
+            unique=True,
+            sqlite_where=sa.text("completed_at IS NULL AND closed_at IS NULL"),
+            postgresql_where=sa.text("completed_at IS NULL AND closed_at IS NULL"),
+        ),
+    )
+
+
+class MatrixRequirement(Base):
+    """One cell of the training matrix: people in ``post`` must complete ``course``, again every
+    ``renewal_months`` (0: once)."""
+
+    __tablename__ = "lms_matrix_requirement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(sa.ForeignKey("lms_post.id", ondelete="CASCADE"))
+    course_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("lms_course.id", ondelete="CASCADE"), index=True
+    )
+    renewal_months: Mapped[int] = mapped_column(default=0)
+    #: days a newcomer to the post has to complete it
+    due_days: Mapped[int] = mapped_column(default=30)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lms_employee.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("post_id", "course_id"),)
+
+
+class CoursePack(Base):
+    """A named set of courses assigned together (the rural-office pack)."""
+
+    __tablename__ = "lms_course_pack"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    items: Mapped[list[CoursePackItem]] = relationship(
+        order_by="CoursePackItem.position", cascade="all, delete-orphan"
+    )
+
+
+class CoursePackItem(Base):
+    __tablename__ = "lms_course_pack_item"
+
+    pack_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("lms_course_pack.id", ondelete="CASCADE"), primary_key=True
+    )
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("lms_course.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(default=0)

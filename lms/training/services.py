@@ -34,6 +34,7 @@ def add_ledger_entry(
 ) -> LedgerEntry | None:
     """Add one ledger row, unless the row for ``(source, source_ref)`` exists already (then
     None): a completion or an import that runs twice, or two requests that race, write one row.
+    A passed row of a course completes the person's open assignments of it.
 
     The insert skips a conflicting row in the database itself (``ON CONFLICT DO NOTHING``), so
     that a race never surfaces as an error and never aborts the caller's transaction.
@@ -65,7 +66,13 @@ def add_ledger_entry(
         .returning(LedgerEntry.id)
     )
     entry_id = db.execute(statement).scalar()
-    return None if entry_id is None else db.get(LedgerEntry, entry_id)
+    if entry_id is None:
+        return None
+    if course_id is not None and passed:  # the course is done: so are its assignments
+        from lms.training.assignments import complete_assignments
+
+        complete_assignments(db, employee_id, course_id)
+    return db.get(LedgerEntry, entry_id)
 
 
 def entries_of(db: Session, employee_id: int) -> list[LedgerEntry]:

@@ -279,6 +279,15 @@ def import_employees(
         )
     result.imported = len(inserts) + len(updates)
     result.unchanged = len(parsed) - result.imported
+    if inserts or updates:  # joiners, movers and leavers: the training matrix follows them today
+        from lms.training.matrix import follow_people
+
+        ids = [row["id"] for row in updates]
+        joined = [row["emp_no"] for row in inserts]
+        for start in range(0, len(joined), 1000):
+            batch = joined[start : start + 1000]
+            ids += db.scalars(sa.select(Employee.id).where(Employee.emp_no.in_(batch))).all()
+        follow_people(db, ids, actor=actor)
     result.details = {
         "created": len(inserts),
         "updated": len(updates),

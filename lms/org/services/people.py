@@ -111,6 +111,10 @@ def update_employee(
             after={k: as_text(v[1]) for k, v in diff.items()},
         )
         db.flush()
+        if "status" in diff:  # a leaver's matrix assignments close; a returner's come back
+            from lms.training.matrix import follow_people
+
+            follow_people(db, [employee.id], actor=actor)
     return diff
 
 
@@ -155,6 +159,9 @@ def move_employee(
         },
     )
     db.flush()
+    from lms.training.matrix import follow_people  # the matrix follows the new post today
+
+    follow_people(db, [employee.id], actor=actor)
     return move
 
 
