@@ -97,6 +97,7 @@ class LMS:
         importlib.import_module("lms.training.periodic")  # the training matrix's daily run
         importlib.import_module("lms.certificates.imports")  # the certificates import job
         importlib.import_module("lms.certificates.bulk")  # the bulk issue job
+        importlib.import_module("lms.training.imports")  # the training records import job
         from lms.cli import lms_commands
 
         if not standalone:
@@ -198,6 +199,7 @@ def make_blueprint(standalone: bool) -> Blueprint:
     from lms.org.views import bp as org_bp
     from lms.questions.views import bp as questions_bp
     from lms.security import add_security_headers, check_csrf
+    from lms.training.import_views import bp as record_admin_bp
     from lms.training.views import bp as training_bp
 
     bp = Blueprint(
@@ -221,5 +223,6 @@ def make_blueprint(standalone: bool) -> Blueprint:
         bp.register_blueprint(child)
     for child in (wrongbook_bp, exam_statistics_bp, certificates_bp, certificate_admin_bp):
         bp.register_blueprint(child)
+    bp.register_blueprint(record_admin_bp)
     templating.register_error_pages(bp, standalone)
     return bp

@@ -55,6 +55,7 @@ NAVIGATION = (
     ("lms.org.units", _l("Units"), {Role.manager, Role.hr, Role.admin}),
     ("lms.org.employees", _l("Employees"), {Role.manager, Role.hr, Role.admin}),
     ("lms.org.import_start", _l("Import"), {Role.hr, Role.admin}),
+    ("lms.record_admin.import_start", _l("Import training records"), {Role.hr, Role.admin}),
     ("lms.questions.banks", _l("Question banks"), {Role.hr, Role.admin}),
     ("lms.course_admin.courses", _l("Course management"), {Role.hr, Role.admin}),
     ("lms.exam_admin.papers", _l("Exam papers"), {Role.hr, Role.admin}),

@@ -20,6 +20,7 @@ from lms.courses.cli import courses_group
 from lms.jobs.cli import jobs_group
 from lms.org.cli import units_group, users_group
 from lms.questions.cli import banks_group
+from lms.training.cli import records_group
 
 
 @click.group("lms", help="The LMS's own commands.")
@@ -29,6 +30,7 @@ def lms_commands() -> None:
 
 for group in (units_group, users_group, banks_group, courses_group, certificates_group, jobs_group):
     lms_commands.add_command(group)
+lms_commands.add_command(records_group)
 
 
 @lms_commands.command("init")
