@@ -54,6 +54,7 @@ NAVIGATION = (
     ("lms.certificates.mine", _l("My certificates"), None),
     ("lms.org.units", _l("Units"), {Role.manager, Role.hr, Role.admin}),
     ("lms.org.employees", _l("Employees"), {Role.manager, Role.hr, Role.admin}),
+    ("lms.certificates.expiring", _l("Certificates to renew"), {Role.manager, Role.hr, Role.admin}),
     ("lms.org.import_start", _l("Import"), {Role.hr, Role.admin}),
     ("lms.record_admin.import_start", _l("Import training records"), {Role.hr, Role.admin}),
     ("lms.questions.banks", _l("Question banks"), {Role.hr, Role.admin}),

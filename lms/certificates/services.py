@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from lms import storage
 from lms.audit.services import record as audit
@@ -406,24 +406,29 @@ def certificates_of(db: Session, employee_id: int) -> list[Certificate]:
     )
 
 
+def to_renew(
+    scope: sa.ColumnElement[bool], *, today: date, days: int
+) -> sa.Select[tuple[Certificate]]:
+    """Valid certificates of the employees matching ``scope`` (a condition on Employee joined to
+    its Unit, as :func:`lms.security.employee_scope` gives) whose end falls within ``days`` from
+    ``today`` or has passed (renewal due), soonest first, with their holders loaded."""
+    return (
+        sa.select(Certificate)
+        .join(Employee, Employee.id == Certificate.employee_id)
+        .join(Unit, Unit.id == Employee.unit_id)
+        .where(
+            scope,
+            Certificate.status == CertificateStatus.valid,
+            Certificate.valid_until.is_not(None),
+            Certificate.valid_until <= today + timedelta(days=days),
+        )
+        .order_by(Certificate.valid_until, Certificate.id)
+        .options(selectinload(Certificate.employee))
+    )
+
+
 def expiring(
     db: Session, scope: sa.ColumnElement[bool], *, today: date, days: int, limit: int = 50
 ) -> list[Certificate]:
-    """Valid certificates of the employees matching ``scope`` (a condition on Employee joined to
-    its Unit, as :func:`lms.security.employee_scope` gives) whose end falls within ``days`` from
-    ``today`` or has passed (renewal due), soonest first."""
-    return list(
-        db.scalars(
-            sa.select(Certificate)
-            .join(Employee, Employee.id == Certificate.employee_id)
-            .join(Unit, Unit.id == Employee.unit_id)
-            .where(
-                scope,
-                Certificate.status == CertificateStatus.valid,
-                Certificate.valid_until.is_not(None),
-                Certificate.valid_until <= today + timedelta(days=days),
-            )
-            .order_by(Certificate.valid_until, Certificate.id)
-            .limit(limit)
-        )
-    )
+    """The first ``limit`` of :func:`to_renew` (the home page's list)."""
+    return list(db.scalars(to_renew(scope, today=today, days=days).limit(limit)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -136,8 +136,35 @@ class CertificateInfo:
     serial: str  # 证书编号
     issued_on: date  # 发证日期
     valid_until: date | None  # 有效期至; None: no expiry
-    #: the ledger row it was issued for, if any (the XLSX shows it on that row)
+    #: the ledger row it was issued for, if any (the XLSX shows it on that row); None for one
+    #: reissued, whose replacement stands for that row now
     ledger_entry_id: int | None = None
+    #: what the record page shows and acts on
+    id: int | None = None
+    #: the course title (or the imported certificate's name) as printed
+    title: str = ""
+    #: on the day asked for: valid, expiring, expired, revoked or replaced
+    status: str = "valid"
+    #: held before the system and imported (no PDF; cannot be reissued)
+    imported: bool = False
+    #: a PDF was stored when it was issued
+    has_pdf: bool = False
+    revoked_on: date | None = None
+    revoked_reason: str = ""
+    #: the serial of the certificate that replaced this one (reissue or renewal), if any
+    replaced_by: str = ""
+    #: the serial of the certificate this one replaced, if any
+    replaces: str = ""
+
+    @property
+    def can_revoke(self) -> bool:
+        """Still in force as stored (valid, expiring or past its end): HR may revoke it."""
+        return self.status in {"valid", "expiring", "expired"}
+
+    @property
+    def can_reissue(self) -> bool:
+        """In force, and issued here (an imported one has no design data to print again)."""
+        return self.status in {"valid", "expiring"} and not self.imported
 
 
 def record_summary(db: Session, employee_id: int) -> RecordSummary:
@@ -176,33 +203,77 @@ def _total(key: Any, count: Any, passed: Any, hours: Any) -> Total:
     )
 
 
-def record_certificates(db: Session, employee_id: int) -> list[CertificateInfo]:
+def record_certificates(
+    db: Session,
+    employee_id: int,
+    *,
+    include_revoked: bool = False,
+    today: date | None = None,
+    expiring_days: int | None = None,
+) -> list[CertificateInfo]:
     """The person's certificates for their training file.
 
-    Every certificate the person holds or held (issued here or imported), newest first; a
-    revoked one is left out (it certifies nothing), a replaced one stays (it was valid then).
+    Every certificate the person holds or held (issued here or imported), newest first, with
+    its status on ``today`` (a certificate within ``expiring_days`` of its end is expiring).
+    A revoked one is left out of the file (it certifies nothing) unless ``include_revoked``
+    (the record page shows it, with its reason); a replaced one stays (it was valid then) and
+    names the one that replaced it. ``today`` and ``expiring_days`` default to the bureau's
+    date and ``LMS_CERTIFICATE_EXPIRING_DAYS`` when an app is at hand.
     """
+    from flask import current_app, has_app_context
+
     from lms.certificates.designs import shipped_designs
-    from lms.certificates.models import Certificate, CertificateStatus
+    from lms.certificates.models import Certificate, CertificateSource, CertificateStatus
+    from lms.certificates.services import status_on
+    from lms.i18n import local_date
+
+    if today is None:
+        today = local_date() if has_app_context() else date.today()
+    if expiring_days is None:
+        expiring_days = (
+            int(current_app.config["LMS_CERTIFICATE_EXPIRING_DAYS"]) if has_app_context() else 90
+        )
+
+    def day_of(moment: datetime) -> date:
+        return local_date(moment) if has_app_context() else moment.date()
 
     designs = shipped_designs()
-    rows = db.scalars(
-        sa.select(Certificate)
-        .where(
-            Certificate.employee_id == employee_id,
-            Certificate.status != CertificateStatus.revoked,
+    # all of them, revoked too: a listed one may have been replaced by one revoked since
+    rows = list(
+        db.scalars(
+            sa.select(Certificate)
+            .where(Certificate.employee_id == employee_id)
+            .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
         )
-        .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
     )
+    serials = {c.id: c.serial for c in rows}
+    replaced_by = {c.replaces_id: c.serial for c in rows if c.replaces_id}
+    # a reissue keeps the ledger row: the new certificate, not the old, goes on it
+    entry_of = {c.id: c.ledger_entry_id for c in rows}
+    reissued = {
+        c.replaces_id
+        for c in rows
+        if c.replaces_id and c.ledger_entry_id and entry_of.get(c.replaces_id) == c.ledger_entry_id
+    }
     return [
         CertificateInfo(
             name=designs[c.design].title if c.design in designs else c.title,
             serial=c.serial,
             issued_on=c.issued_on,
             valid_until=c.valid_until,
-            ledger_entry_id=c.ledger_entry_id,
+            ledger_entry_id=None if c.id in reissued else c.ledger_entry_id,
+            id=c.id,
+            title=c.title,
+            status=status_on(c, today, expiring_days=expiring_days),
+            imported=c.source is CertificateSource.imported,
+            has_pdf=bool(c.pdf_sha256),
+            revoked_on=day_of(c.revoked_at) if c.revoked_at else None,
+            revoked_reason=c.revoked_reason or "",
+            replaced_by=replaced_by.get(c.id, ""),
+            replaces=serials.get(c.replaces_id, "") if c.replaces_id else "",
         )
         for c in rows
+        if include_revoked or c.status is not CertificateStatus.revoked
     ]
 
 

@@ -60,8 +60,7 @@ def _record_page(person: Employee) -> str:
         person=person,
         entries=services.entries_of(db_session, person.id),
         summary=services.record_summary(db_session, person.id),
-        # filled by the certificates domain (services.record_certificates): none until then
-        certificates=services.record_certificates(db_session, person.id),
+        certificates=services.record_certificates(db_session, person.id, include_revoked=True),
         programme_labels={code: info.label for code, info in programmes.items()},
         form_labels=FORM_LABELS,
         source_labels=SOURCE_LABELS,

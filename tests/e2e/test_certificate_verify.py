@@ -1,5 +1,6 @@
 """A certificate's QR code in a real browser: visiting the URL it encodes (what a phone does
-after scanning) shows the status without signing in; after revocation it shows revoked."""
+after scanning) shows the status without signing in; after HR revokes it with the button on the
+holder's training record page, it shows revoked."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
+
+from .browser import sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -18,8 +21,7 @@ def test_the_qr_url_shows_the_status_and_then_revoked(page, site):
     from lms import storage
     from lms.certificates.designs import shipped_designs
     from lms.certificates.issuing import verify_url
-    from lms.certificates.models import Certificate
-    from lms.certificates.services import issue_certificate, revoke
+    from lms.certificates.services import issue_certificate
     from lms.courses.models import Course
     from lms.db import utcnow
     from lms.org.models import Employee
@@ -43,7 +45,7 @@ def test_the_qr_url_shows_the_status_and_then_revoked(page, site):
             actor=None,
             now=utcnow(),
         )
-        url, certificate_id = verify_url(certificate.verification_code), certificate.id
+        url, serial = verify_url(certificate.verification_code), certificate.serial
         course_title = course.title
     assert url.startswith(site.url + "/verify/")
 
@@ -53,14 +55,18 @@ def test_the_qr_url_shows_the_status_and_then_revoked(page, site):
     expect(page.get_by_test_id("verify-result")).to_contain_text(course_title)
     expect(page.get_by_test_id("verify-holder")).not_to_have_text(site.accounts["employee"].name)
 
-    with app.app_context(), database.transaction() as session:
-        revoke(
-            session,
-            session.get(Certificate, certificate_id),
-            actor=session.get(Employee, site.accounts["hr"].id),
-            reason="培训记录不实",
-            now=utcnow(),
-        )
-    page.reload()
+    # HR revokes it with the button on the holder's record page, which it then returns to
+    sign_in(page, site.accounts["hr"])
+    page.goto(f"/employees/{site.accounts['employee'].id}/record")
+    row = page.locator(f'tr[data-serial="{serial}"]')
+    row.get_by_test_id("revoke").locator("summary").click()
+    form = row.get_by_test_id("revoke-form")
+    form.locator("input[name=reason]").fill("培训记录不实")
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    expect(page).to_have_url(f"{site.url}/employees/{site.accounts['employee'].id}/record")
+    expect(page.locator(".flash-success")).to_contain_text(serial)
+
+    page.goto(url)
     expect(page.get_by_test_id("verify-status")).to_have_attribute("data-status", "revoked")
     expect(page.get_by_test_id("verify-status")).to_have_text("已撤销")
