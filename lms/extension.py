@@ -183,6 +183,7 @@ def limit_upload_size() -> None:
 def make_blueprint(standalone: bool) -> Blueprint:
     """The ``lms`` blueprint, parent of one blueprint per domain."""
     from lms import templating
+    from lms.audit.views import bp as audit_bp
     from lms.auth.views import bp as auth_bp
     from lms.certificates.admin_views import bp as certificate_admin_bp
     from lms.certificates.views import bp as certificates_bp
@@ -224,5 +225,6 @@ def make_blueprint(standalone: bool) -> Blueprint:
     for child in (wrongbook_bp, exam_statistics_bp, certificates_bp, certificate_admin_bp):
         bp.register_blueprint(child)
     bp.register_blueprint(record_admin_bp)
+    bp.register_blueprint(audit_bp)
     templating.register_error_pages(bp, standalone)
     return bp

@@ -10,7 +10,7 @@ gettext looks for ``zh_Hans_CN`` and then ``zh``, so the folder name works as it
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -106,6 +106,11 @@ def local_date(moment: datetime | None = None) -> date:
     from lms.db import utcnow
 
     return (moment or utcnow()).astimezone(ZoneInfo(current_app.config["LMS_TIMEZONE"])).date()
+
+
+def local_midnight(day: date) -> datetime:
+    """The moment the bureau's calendar date ``day`` begins (aware, in ``LMS_TIMEZONE``)."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(current_app.config["LMS_TIMEZONE"]))
 
 
 def current_language() -> str:

@@ -61,6 +61,8 @@ NAVIGATION = (
     ("lms.course_admin.courses", _l("Course management"), {Role.hr, Role.admin}),
     ("lms.exam_admin.papers", _l("Exam papers"), {Role.hr, Role.admin}),
     ("lms.grading.queue", _l("Grading"), {Role.manager, Role.hr, Role.admin}),
+    ("lms.audit.inspections", _l("Inspections"), {Role.manager, Role.hr, Role.admin}),
+    ("lms.audit.log", _l("Audit log"), {Role.hr, Role.admin}),
 )
 
 
