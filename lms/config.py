@@ -105,6 +105,39 @@ SETTINGS: dict[str, Setting] = {
     "LMS_VERIFY_PER_MINUTE": Setting(
         30, "Verifications one address may make per minute on the public page.", int
     ),
+    "LMS_TARGET_ALL_STAFF": Setting(
+        80, "All-staff training rate target, in percent (met when above it by default).", int
+    ),
+    "LMS_TARGET_ALL_STAFF_COMPARISON": Setting(">", "How the all-staff rate is compared: > or >=."),
+    "LMS_TARGET_MANAGEMENT": Setting(
+        40, "Management certification rate target, in percent (met when above it).", int
+    ),
+    "LMS_TARGET_MANAGEMENT_COMPARISON": Setting(
+        ">", "How the management certification rate is compared: > or >=."
+    ),
+    "LMS_TARGET_ETHICS": Setting(
+        20, "Professional-ethics training rate target, in percent (met when at least it).", int
+    ),
+    "LMS_TARGET_ETHICS_COMPARISON": Setting(">=", "How the ethics rate is compared: > or >=."),
+    "LMS_REPORT_INCLUDED_STATUSES": Setting(
+        "在岗",
+        "Employment statuses in scope for the targets, comma-separated (the others, such as "
+        "离岗, 内退, 借调, 长病假, are excluded).",
+        list,
+    ),
+    "LMS_REPORT_MIN_HOURS": Setting(
+        0, "Hours of completed training in the year needed to count as trained (0: any).", float
+    ),
+    "LMS_REPORT_ETHICS_PROGRAMMES": Setting(
+        "professional_ethics",
+        "Programme codes that count as professional-ethics training, comma-separated.",
+        list,
+    ),
+    "LMS_REPORT_CERTIFICATE_KINDS": Setting(
+        "onboarding",
+        "Certificate kinds the management certification rate counts, comma-separated.",
+        list,
+    ),
     "LMS_EXAM_MAX_TAB_SWITCHES": Setting(
         0,
         "Switches away from an exam's page after which the attempt is submitted by itself; "
@@ -139,6 +172,11 @@ def parse_value(key: str, raw: str) -> Any:
             return int(text)
         except ValueError:
             raise ConfigurationError(f"{key}={raw!r}: expected a whole number.") from None
+    if kind is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise ConfigurationError(f"{key}={raw!r}: expected a number.") from None
     if kind is list:
         return [part.strip() for part in text.split(",") if part.strip()]
     return raw
