@@ -200,6 +200,7 @@ def make_blueprint(standalone: bool) -> Blueprint:
     from lms.org.views import bp as org_bp
     from lms.questions.views import bp as questions_bp
     from lms.security import add_security_headers, check_csrf
+    from lms.training.assignment_views import bp as assignments_bp
     from lms.training.import_views import bp as record_admin_bp
     from lms.training.views import bp as training_bp
 
@@ -226,5 +227,6 @@ def make_blueprint(standalone: bool) -> Blueprint:
         bp.register_blueprint(child)
     bp.register_blueprint(record_admin_bp)
     bp.register_blueprint(audit_bp)
+    bp.register_blueprint(assignments_bp)
     templating.register_error_pages(bp, standalone)
     return bp

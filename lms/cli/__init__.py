@@ -62,6 +62,7 @@ def demo_command(seed: int, employees: int, reset: bool) -> None:
     from lms.demo import build_demo, has_data, reset_data
     from lms.migrate import upgrade
     from lms.questions.shipped import import_shipped_banks
+    from lms.training.packs import load_shipped_packs
 
     app = current_app._get_current_object()
     upgrade(app)
@@ -85,11 +86,15 @@ def demo_command(seed: int, employees: int, reset: bool) -> None:
         courses = import_shipped_catalogue(session)
         if not courses.ok:
             fail(f"The shipped course catalogue did not import: {courses.errors[0]}")
+        packs = load_shipped_packs(session)  # after the courses they name
+        if not packs.ok:
+            fail(f"The shipped course packs did not load: {packs.errors[0]}")
     click.echo("")
     click.echo(
         f"Question banks: {banks.imported} questions in {len(banks.details['banks'])} banks."
     )
     click.echo(f"Courses: {courses.imported} courses.")
+    click.echo(f"Course packs: {len(packs.details['packs'])} packs.")
     click.echo(f"Demo bureau ready: {app.config['LMS_BUREAU_NAME']}. Sign in with:")
     for login in logins:
         credentials = f"工号 {login.emp_no:<10} password {login.password:<12}"

@@ -49,7 +49,7 @@ def requirements(db: Session) -> list[tuple[MatrixRequirement, Post, Course]]:
             .join(Post, Post.id == MatrixRequirement.post_id)
             .join(Course, Course.id == MatrixRequirement.course_id)
             .order_by(Post.name, Course.code)
-        ).tuples()
+        ).all()
     )
 
 

@@ -30,6 +30,13 @@ from tests.conftest import pdf_text, run_threads
 NOW = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
 
 
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    # twenty issues each render under SQLite's one write lock: on a loaded machine they can
+    # queue for longer than the default 15 s; uniqueness, not latency, is what is tested here
+    return {"LMS_SQLITE_BUSY_TIMEOUT_MS": 120_000}
+
+
 def issue(session: Any, employee_id: int, course_id: int, data_dir: Path) -> Certificate:
     return issue_certificate(
         session,
