@@ -144,6 +144,36 @@ SETTINGS: dict[str, Setting] = {
         "every switch is counted and shown to the candidate. 0: never submitted for it.",
         int,
     ),
+    "LMS_REMIND_DUE_DAYS": Setting(
+        7,
+        "Remind people of an assigned course this many days before its due date (once; "
+        "0: no such reminder). The overdue reminder comes the day after the due date.",
+        int,
+    ),
+    "LMS_REMIND_CERTIFICATE_DAYS": Setting(
+        "90,30",
+        "Remind holders of a certificate this many days before it ends, once per number "
+        "(comma-separated; an empty list: no such reminder).",
+        list,
+    ),
+    "LMS_SMTP_HOST": Setting(
+        "",
+        "SMTP server for e-mail reminders. Empty: nothing is sent and messages stay in the "
+        "outbox (/admin/outbox shows them), as in development.",
+    ),
+    "LMS_SMTP_PORT": Setting(25, "SMTP server port (587 with STARTTLS, 465 with SSL).", int),
+    "LMS_SMTP_USER": Setting("", "SMTP user name; empty: no sign-in."),
+    "LMS_SMTP_PASSWORD": Setting("", "SMTP password."),
+    "LMS_SMTP_STARTTLS": Setting(False, "Switch the SMTP connection to TLS (STARTTLS).", bool),
+    "LMS_SMTP_SSL": Setting(False, "Connect to the SMTP server over TLS from the start.", bool),
+    "LMS_MAIL_FROM": Setting(
+        "",
+        "Sender of e-mail reminders (`培训系统 <lms@example.cn>`). Empty: the SMTP user if it "
+        "is an address, else `lms@localhost`.",
+    ),
+    "LMS_MAIL_MAX_ATTEMPTS": Setting(
+        5, "Times an e-mail is tried before it is given up (the error stays in the outbox).", int
+    ),
 }
 
 

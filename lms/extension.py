@@ -95,6 +95,7 @@ class LMS:
         importlib.import_module("lms.questions.jobs")  # registers the question import job
         importlib.import_module("lms.exams.periodic")  # registers the exams' periodic tasks
         importlib.import_module("lms.training.periodic")  # the training matrix's daily run
+        importlib.import_module("lms.notifications.periodic")  # reminders and the e-mail sender
         importlib.import_module("lms.certificates.imports")  # the certificates import job
         importlib.import_module("lms.certificates.bulk")  # the bulk issue job
         importlib.import_module("lms.training.imports")  # the training records import job
@@ -197,11 +198,13 @@ def make_blueprint(standalone: bool) -> Blueprint:
     from lms.exams.views import bp as exams_bp
     from lms.exams.wrongbook_views import bp as wrongbook_bp
     from lms.jobs.views import bp as jobs_bp
+    from lms.notifications.views import bp as notifications_bp
     from lms.org.views import bp as org_bp
     from lms.questions.views import bp as questions_bp
     from lms.security import add_security_headers, check_csrf
     from lms.training.assignment_views import bp as assignments_bp
     from lms.training.import_views import bp as record_admin_bp
+    from lms.training.session_views import bp as sessions_bp
     from lms.training.views import bp as training_bp
 
     bp = Blueprint(
@@ -227,6 +230,8 @@ def make_blueprint(standalone: bool) -> Blueprint:
         bp.register_blueprint(child)
     bp.register_blueprint(record_admin_bp)
     bp.register_blueprint(audit_bp)
+    bp.register_blueprint(sessions_bp)
     bp.register_blueprint(assignments_bp)
+    bp.register_blueprint(notifications_bp)
     templating.register_error_pages(bp, standalone)
     return bp

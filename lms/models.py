@@ -20,6 +20,7 @@ from lms.exams.models import (
     ExamPaperQuestion,
 )
 from lms.jobs.models import Job
+from lms.notifications.models import Notification, OutboxMessage
 from lms.org.models import Employee, EmployeeMove, Post, Unit
 from lms.questions.models import Question, QuestionBank, QuestionLabel, QuestionVersion
 from lms.training.models import Assignment, LedgerEntry, Programme
@@ -47,6 +48,8 @@ __all__ = [
     "LessonAttachment",
     "LessonProgress",
     "LoginFailure",
+    "Notification",
+    "OutboxMessage",
     "Post",
     "Programme",
     "Question",

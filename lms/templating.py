@@ -63,8 +63,10 @@ NAVIGATION = (
     ("lms.grading.queue", _l("Grading"), {Role.manager, Role.hr, Role.admin}),
     ("lms.assignments.assignments", _l("Assignments"), {Role.manager, Role.hr, Role.admin}),
     ("lms.assignments.matrix", _l("Training matrix"), {Role.hr, Role.admin}),
+    ("lms.sessions.index", _l("Classroom sessions"), {Role.manager, Role.hr, Role.admin}),
     ("lms.audit.inspections", _l("Inspections"), {Role.manager, Role.hr, Role.admin}),
     ("lms.audit.log", _l("Audit log"), {Role.hr, Role.admin}),
+    ("lms.notifications.outbox", _l("Outbox"), {Role.hr, Role.admin}),
 )
 
 
@@ -89,6 +91,13 @@ def _kept_url(endpoint: str, **values: str) -> str:
     return url
 
 
+def unread_badge() -> int:
+    """The header's count of unread notifications (asked for only by the page's header)."""
+    from lms.notifications.views import unread_badge as count
+
+    return count()
+
+
 def context() -> dict[str, Any]:
     employee = current_employee()
     navigation = []
@@ -104,6 +113,7 @@ def context() -> dict[str, Any]:
         "ngettext": ngettext,
         "me": employee,
         "navigation": navigation,
+        "unread_notifications": unread_badge,
         "html_lang": current_language(),
         "bureau_name": current_app.config["LMS_BUREAU_NAME"],
         "owns_login": current_app.extensions["lms"].owns_login,

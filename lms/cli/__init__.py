@@ -54,10 +54,16 @@ def init_command() -> None:
     "--employees", default=1800, show_default=True, help="About how many employees to create."
 )
 @click.option("--reset", is_flag=True, help="Delete all existing LMS data first.")
+@click.option(
+    "--history/--no-history",
+    default=True,
+    show_default=True,
+    help="Add three years of training history (records, study days, certificates, moves).",
+)
 @with_appcontext
-def demo_command(seed: int, employees: int, reset: bool) -> None:
+def demo_command(seed: int, employees: int, reset: bool, history: bool) -> None:
     """Build the fictional 龙城供电局 with its people, the shipped question banks and course
-    catalogue, and print the demo sign-ins."""
+    catalogue, three years of training history, and print the demo sign-ins."""
     from lms.courses.catalogue import import_shipped_catalogue
     from lms.demo import build_demo, has_data, reset_data
     from lms.migrate import upgrade
@@ -89,6 +95,8 @@ def demo_command(seed: int, employees: int, reset: bool) -> None:
         packs = load_shipped_packs(session)  # after the courses they name
         if not packs.ok:
             fail(f"The shipped course packs did not load: {packs.errors[0]}")
+    if history:
+        _demo_history(app, seed, [login.emp_no for login in logins if login.role == "employee"])
     click.echo("")
     click.echo(
         f"Question banks: {banks.imported} questions in {len(banks.details['banks'])} banks."
@@ -99,6 +107,58 @@ def demo_command(seed: int, employees: int, reset: bool) -> None:
     for login in logins:
         credentials = f"工号 {login.emp_no:<10} password {login.password:<12}"
         click.echo(f"  {login.role:<9} {credentials} {login.name} ({login.unit})")
+
+
+def _demo_history(app: Any, seed: int, employees: list[str]) -> None:
+    """Three years of history (lms.demo.history), then a real certificate with its PDF for each
+    demo employee, so that they can download it and check it at /verify."""
+    from zoneinfo import ZoneInfo
+
+    import sqlalchemy as sa
+
+    from lms.certificates.designs import shipped_designs
+    from lms.certificates.issuing import renderer, verify_url_builder
+    from lms.certificates.services import issue_certificate
+    from lms.courses.models import Course
+    from lms.db import utcnow
+    from lms.demo.history import build_history
+    from lms.i18n import local_date
+    from lms.org.models import Employee
+    from lms.storage import data_dir
+
+    database = app.extensions["lms"].db
+    zone = ZoneInfo(app.config["LMS_TIMEZONE"])
+    bar = ProgressBar("Adding three years of history")
+    try:
+        with database.transaction() as session:
+            summary = build_history(session, seed=seed, today=local_date(), zone=zone, progress=bar)
+    finally:
+        bar.close()
+    with database.transaction() as session:
+        course = session.scalars(sa.select(Course).where(Course.code == "SS-101")).first()
+        for emp_no in employees if course is not None else []:
+            person = session.scalars(sa.select(Employee).where(Employee.emp_no == emp_no)).one()
+            issue_certificate(
+                session,
+                employee=person,
+                course=course,
+                design=shipped_designs()["qualification"],
+                issued_on=local_date(),
+                score=None,
+                bureau=app.config["LMS_BUREAU_NAME"],
+                serial_bureau=app.config["LMS_CERTIFICATE_SERIAL_PREFIX"],
+                verify_url=verify_url_builder(),
+                data_dir=data_dir(app),
+                actor=None,
+                now=utcnow(),
+                renew=True,
+                renderer=renderer().render,
+            )
+    click.echo(
+        f"History: {summary.records} training records, {summary.sessions} study days, "
+        f"{summary.certificates} certificates, {summary.moves} moves, "
+        f"{summary.assignments} pack assignments."
+    )
 
 
 def _make_app() -> Any:

@@ -141,6 +141,8 @@ class Employee(Base):
     #: Changes whenever the password does, so that older sessions stop working.
     session_version: Mapped[int] = mapped_column(default=1)
     locale: Mapped[str | None] = mapped_column(sa.String(20))
+    #: where e-mail reminders go; None: in-app notifications only
+    email: Mapped[str | None] = mapped_column(sa.String(254))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -323,3 +323,29 @@
     document.querySelectorAll("[data-exam-attempt]").forEach(attemptPage);
   });
 })();
+
+// The trainer's check-in screen: the QR code changes every minute, so the screen fetches the
+// current one (and the count of people checked in) every 15 seconds.
+(function () {
+  "use strict";
+  function refreshQr(card) {
+    var url = card.getAttribute("data-qr-url");
+    var image = card.querySelector("[data-qr-image]");
+    var count = card.querySelector("[data-qr-present]");
+    function poll() {
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          // the SVG is made by the server (segno) from our own URL: no user text in it
+          if (image) { image.innerHTML = data.svg; }
+          if (count) { count.textContent = data.present; }
+          setTimeout(poll, 15000);
+        })
+        .catch(function () { setTimeout(poll, 5000); });
+    }
+    setTimeout(poll, 15000);
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-qr-url]").forEach(refreshQr);
+  });
+})();

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.db import Base, utcnow
-from lms.org.models import Employee
+from lms.org.models import Employee, Unit
 
 
 class TrainingForm(enum.StrEnum):
@@ -169,3 +169,94 @@ class CoursePackItem(Base):
     )
     course_id: Mapped[int] = mapped_column(sa.ForeignKey("lms_course.id"), primary_key=True)
     position: Mapped[int] = mapped_column(default=0)
+
+
+class TrainingSession(Base):
+    """A classroom session, practical training, study day (学习日) or meeting that trains
+    (以会代训): a time, a place, a trainer, hours, and a roster whose attendance writes the
+    ledger."""
+
+    __tablename__ = "lms_training_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    #: the course it teaches, if any (attendance then completes the course's assignments)
+    course_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lms_course.id"), index=True)
+    programme: Mapped[str] = mapped_column(sa.String(64))
+    form: Mapped[TrainingForm] = mapped_column(
+        sa.Enum(TrainingForm, native_enum=False, length=20, values_callable=_values)
+    )
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime]
+    place: Mapped[str] = mapped_column(sa.String(200), default="")
+    trainer: Mapped[str] = mapped_column(sa.String(100), default="")
+    hours: Mapped[Decimal] = mapped_column(sa.Numeric(6, 1))
+    #: the unit that holds it: managers of its subtree manage it
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("lms_unit.id"), index=True)
+    #: the annual plan's item it carries out, if any
+    plan_item_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("lms_plan_item.id", ondelete="SET NULL"), index=True
+    )
+    note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    #: the key the changing QR check-in codes are derived from (never shown)
+    checkin_secret: Mapped[str] = mapped_column(sa.String(64))
+    #: the scanned sign-in sheet, stored by its hash
+    sheet_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    sheet_name: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lms_employee.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    unit: Mapped[Unit] = relationship()
+
+
+class SessionAttendee(Base):
+    """One person on a session's roster, and whether they attended (and how that was recorded:
+    ``tick``, ``qr`` or ``import``)."""
+
+    __tablename__ = "lms_session_attendee"
+
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("lms_training_session.id", ondelete="CASCADE"), primary_key=True
+    )
+    employee_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("lms_employee.id"), primary_key=True, index=True
+    )
+    present: Mapped[bool] = mapped_column(default=False)
+    method: Mapped[str] = mapped_column(sa.String(10), default="", server_default="")
+    marked_at: Mapped[datetime | None]
+    marked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lms_employee.id"))
+
+    employee: Mapped[Employee] = relationship(foreign_keys=[employee_id])
+
+
+class PlanItem(Base):
+    """One line of the annual training plan (年度培训计划)."""
+
+    __tablename__ = "lms_plan_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    #: 序号
+    position: Mapped[int] = mapped_column(default=0)
+    title: Mapped[str] = mapped_column(sa.String(300))  # 项目名称
+    programme: Mapped[str] = mapped_column(sa.String(64))  # 类别
+    #: the course it is carried out by, if any (the actual figures then count its ledger rows)
+    course_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lms_course.id"))
+    audience: Mapped[str] = mapped_column(sa.String(300), default="")  # 培训对象(岗位)
+    planned_sessions: Mapped[int] = mapped_column(default=0)  # 计划期数
+    planned_people: Mapped[int] = mapped_column(default=0)  # 计划人数
+    hours: Mapped[Decimal] = mapped_column(sa.Numeric(6, 1), default=Decimal(0))  # 学时
+    form: Mapped[TrainingForm] = mapped_column(
+        sa.Enum(TrainingForm, native_enum=False, length=20, values_callable=_values)
+    )
+    #: 计划时间: the months it is planned in (1-12)
+    start_month: Mapped[int] = mapped_column(default=1)
+    end_month: Mapped[int] = mapped_column(default=12)
+    organiser: Mapped[str] = mapped_column(sa.String(100), default="")  # 主办部门
+    trainer: Mapped[str] = mapped_column(sa.String(100), default="")  # 师资
+    budget: Mapped[Decimal | None] = mapped_column(sa.Numeric(12, 2))  # 预算
+    assessment: Mapped[str] = mapped_column(sa.String(100), default="")  # 考核方式
+    note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")  # 备注
+    #: 未完成原因, filled in at the year's end
+    shortfall_reason: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,1 @@
+"""Reminders: in-app notifications and the e-mail outbox."""
