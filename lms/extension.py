@@ -203,7 +203,9 @@ def make_blueprint(standalone: bool) -> Blueprint:
     from lms.questions.views import bp as questions_bp
     from lms.security import add_security_headers, check_csrf
     from lms.training.assignment_views import bp as assignments_bp
+    from lms.training.dashboard_views import bp as dashboard_bp
     from lms.training.import_views import bp as record_admin_bp
+    from lms.training.plan_views import bp as plan_bp
     from lms.training.session_views import bp as sessions_bp
     from lms.training.views import bp as training_bp
 
@@ -233,5 +235,7 @@ def make_blueprint(standalone: bool) -> Blueprint:
     bp.register_blueprint(sessions_bp)
     bp.register_blueprint(assignments_bp)
     bp.register_blueprint(notifications_bp)
+    bp.register_blueprint(plan_bp)
+    bp.register_blueprint(dashboard_bp)
     templating.register_error_pages(bp, standalone)
     return bp
