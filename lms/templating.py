@@ -102,12 +102,18 @@ def unread_badge() -> int:
 
 def context() -> dict[str, Any]:
     employee = current_employee()
-    navigation = []
+    navigation: list[tuple[str, str, str]] = []
+    management: list[tuple[str, str, str]] = []
     if employee is not None:
         navigation = [
             (endpoint, _kept_url(endpoint), gettext(label))
             for endpoint, label, roles in NAVIGATION
-            if roles is None or employee.role in roles
+            if roles is None
+        ]
+        management = [
+            (endpoint, _kept_url(endpoint), gettext(label))
+            for endpoint, label, roles in NAVIGATION
+            if roles is not None and employee.role in roles
         ]
     return {
         "_": gettext,
@@ -115,6 +121,7 @@ def context() -> dict[str, Any]:
         "ngettext": ngettext,
         "me": employee,
         "navigation": navigation,
+        "management_navigation": management,
         "unread_notifications": unread_badge,
         "html_lang": current_language(),
         "bureau_name": current_app.config["LMS_BUREAU_NAME"],
