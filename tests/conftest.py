@@ -300,6 +300,51 @@ def count_rows(db: Any, model: Any) -> int:
     return db.scalar(sa.select(sa.func.count()).select_from(model))
 
 
+_ledger_numbers = iter(range(1, 10_000_000))
+
+
+@pytest.fixture
+def create_ledger_entry(db: Any) -> Callable[..., Any]:
+    """``create_ledger_entry(person, course, day, score="90", passed=True, source=...)``: one
+    committed ledger row of ``course`` (or, with ``course=None``, of ``programme``) ending on
+    ``day``, through the one ledger writer (so it completes the person's assignments)."""
+    from datetime import date
+
+    from lms.training.models import LedgerSource, TrainingForm
+    from lms.training.services import add_ledger_entry
+
+    def factory(
+        person: Employee,
+        course: Course | None,
+        day: date,
+        *,
+        score: str | None = "90",
+        passed: bool = True,
+        programme: str = "safety",
+        form: TrainingForm = TrainingForm.online,
+        source: LedgerSource = LedgerSource.online,
+    ) -> Any:
+        entry = add_ledger_entry(
+            db,
+            employee_id=person.id,
+            programme=course.programme if course else programme,
+            title=course.title if course else programme,
+            form=form,
+            start_on=day,
+            end_on=day,
+            hours=Decimal("2"),
+            source=source,
+            source_ref=f"test:{next(_ledger_numbers)}",
+            course_id=course.id if course else None,
+            score=Decimal(score) if score is not None else None,
+            passed=passed,
+        )
+        db.commit()
+        return entry
+
+    return factory
+
+
 _course_numbers = iter(range(1, 10_000))
 
 

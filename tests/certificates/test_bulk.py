@@ -18,8 +18,6 @@ from lms.certificates.designs import shipped_designs
 from lms.certificates.models import Certificate, CertificateStatus
 from lms.cli import lms_commands
 from lms.org.models import EmploymentStatus
-from lms.training.models import LedgerSource, TrainingForm
-from lms.training.services import add_ledger_entry
 from tests.conftest import pdf_text
 
 
@@ -29,28 +27,12 @@ def app_config(tmp_path: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def passed(db):
-    """``passed(person, course, day, score="90", ok=True)``: a ledger row of the course."""
-    numbers = iter(range(1, 10_000))
+def passed(create_ledger_entry):
+    """``passed(person, course, day, score="90", ok=True)``: the id of a ledger row of the
+    course."""
 
     def add(person: Any, course: Any, day: date, score: str = "90", ok: bool = True) -> int:
-        entry = add_ledger_entry(
-            db,
-            employee_id=person.id,
-            programme=course.programme,
-            title=course.title,
-            form=TrainingForm.online,
-            start_on=day,
-            end_on=day,
-            hours=Decimal("2"),
-            source=LedgerSource.online,
-            source_ref=f"test:{next(numbers)}",
-            course_id=course.id,
-            score=Decimal(score),
-            passed=ok,
-        )
-        db.commit()
-        return entry.id
+        return create_ledger_entry(person, course, day, score=score, passed=ok).id
 
     return add
 

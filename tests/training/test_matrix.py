@@ -5,7 +5,6 @@ the daily run catches what was missed and changes nothing when run again."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +14,6 @@ from lms.org.models import EmploymentStatus, Post, Role
 from lms.org.services.people import move_employee, update_employee
 from lms.training.matrix import due_date, sync
 from lms.training.models import Assignment, LedgerSource, MatrixRequirement, TrainingForm
-from lms.training.services import add_ledger_entry
 
 TODAY = date(2026, 11, 29)
 NOW = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
@@ -110,7 +108,9 @@ def test_moved_in_gets_assignments_the_same_day_moved_out_they_close(
     assert [r.course_id for r in open_assignments(db, person)] == [third.id]
 
 
-def test_daily_run_catches_up_and_is_idempotent(app, db, create_employee, create_course, post):
+def test_daily_run_catches_up_and_is_idempotent(
+    app, db, create_employee, create_course, post, create_ledger_entry
+):
     """People put in a post without the services (an old import, a direct change) are caught by
     the daily run; a completed course is not assigned again until its renewal; a second run
     changes nothing."""
@@ -120,33 +120,12 @@ def test_daily_run_catches_up_and_is_idempotent(app, db, create_employee, create
     for person in (done_long_ago, done_lately, never, cert_ending):
         person.post_id = renewal.id
     db.commit()
-    for person, day in ((done_long_ago, date(2025, 6, 1)), (done_lately, date(2026, 10, 1))):
-        add_ledger_entry(
-            db,
-            employee_id=person.id,
-            programme=course.programme,
-            title=course.title,
-            form=TrainingForm.online,
-            start_on=day,
-            end_on=day,
-            hours=Decimal(2),
-            source=LedgerSource.online,
-            source_ref=f"t:{person.id}",
-            course_id=course.id,
-        )
-    add_ledger_entry(
-        db,
-        employee_id=cert_ending.id,
-        programme=course.programme,
-        title=course.title,
-        form=TrainingForm.online,
-        start_on=date(2026, 10, 1),
-        end_on=date(2026, 10, 1),
-        hours=Decimal(2),
-        source=LedgerSource.online,
-        source_ref="t:cert",
-        course_id=course.id,
-    )
+    for person, day in (
+        (done_long_ago, date(2025, 6, 1)),
+        (done_lately, date(2026, 10, 1)),
+        (cert_ending, date(2026, 10, 1)),
+    ):
+        create_ledger_entry(person, course, day)
     db.add(
         Certificate(
             serial="T-1",
@@ -179,7 +158,9 @@ def test_daily_run_catches_up_and_is_idempotent(app, db, create_employee, create
     }
 
 
-def test_completion_completes_matrix_assignments(app, db, create_employee, create_course, post):
+def test_completion_completes_matrix_assignments(
+    app, db, create_employee, create_course, post, create_ledger_entry
+):
     """A passed ledger row of the course (from any source) completes the open assignment."""
     course = create_course()
     person = create_employee()
@@ -189,20 +170,9 @@ def test_completion_completes_matrix_assignments(app, db, create_employee, creat
         sync(db, today=TODAY, employee_ids=[person.id])
         db.commit()
     assert len(open_assignments(db, person)) == 1
-    add_ledger_entry(
-        db,
-        employee_id=person.id,
-        programme=course.programme,
-        title=course.title,
-        form=TrainingForm.classroom,
-        start_on=TODAY,
-        end_on=TODAY,
-        hours=Decimal(2),
-        source=LedgerSource.session,
-        source_ref="session:1:x",
-        course_id=course.id,
+    create_ledger_entry(
+        person, course, TODAY, form=TrainingForm.classroom, source=LedgerSource.session
     )
-    db.commit()
     assert open_assignments(db, person) == []
     with app.app_context():
         assert sync(db, today=TODAY, employee_ids=[person.id]).created == 0
