@@ -15,6 +15,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from lms.certificates.cli import certificates_group
+from lms.cli.backup import backup_command, restore_command
 from lms.cli.output import ProgressBar, fail
 from lms.courses.cli import courses_group
 from lms.jobs.cli import jobs_group
@@ -31,6 +32,8 @@ def lms_commands() -> None:
 for group in (units_group, users_group, banks_group, courses_group, certificates_group, jobs_group):
     lms_commands.add_command(group)
 lms_commands.add_command(records_group)
+lms_commands.add_command(backup_command)
+lms_commands.add_command(restore_command)
 
 
 @lms_commands.command("init")
