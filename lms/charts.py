@@ -244,3 +244,104 @@ def line_chart(
         parts.append(_text(x, base + 14, label, text_anchor="middle"))
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _text_width(text: str) -> float:
+    """About how wide ``text`` is drawn, in pixels: wide (CJK) characters take a whole em."""
+    import unicodedata
+
+    return sum(
+        FONT_SIZE if unicodedata.east_asian_width(c) in "WF" else FONT_SIZE * 0.6 for c in text
+    )
+
+
+def _fit(text: str, room: float) -> str:
+    """``text`` cut with an ellipsis to fit in ``room`` pixels."""
+    if _text_width(text) <= room:
+        return text
+    while text and _text_width(text + "…") > room:
+        text = text[:-1]
+    return text + "…"
+
+
+def hbar_chart(
+    bars: Sequence[tuple[str, float]],
+    *,
+    max_value: float | None = None,
+    threshold: float | None = None,
+    threshold_label: str = "",
+    value_format: Callable[[float], str] = default_format,
+    width: int = 560,
+    row_height: int = 22,
+    label_width: int = 130,
+    title: str = "",
+    empty_label: str | None = None,
+    marked: Sequence[bool] = (),
+    mark: str = "✗",
+) -> Markup:
+    """Horizontal bars, one row per ``(label, value)``: the label on the left (cut with an
+    ellipsis when too long; the bar's tooltip has it whole), the value after the bar, and an
+    optional dashed vertical line at ``threshold``. Suits many bars with long names (units),
+    where :func:`bar_chart`'s labels would collide. Same scale rules and "no data" chart.
+
+    ``marked`` flags bars (say, those that miss a target, which only the caller can tell from
+    exact counts): they are drawn in the threshold's colour and their value is followed by
+    ``mark``, so that the difference is not told by colour alone."""
+    if not bars:
+        return _empty(width, 2 * _TOP + row_height, title, empty_label)
+    values = [float(value) for _label, value in bars]
+    top = _scale_top(values, max_value, threshold)
+    plot_top = _TOP + (14 if threshold is not None and threshold_label else 0)
+    height = plot_top + row_height * len(bars) + 22
+    left, right = label_width, width - 52  # room after the bars for their values
+    parts = _open(width, height, title, _summary(bars, value_format))
+
+    def x_of(value: float) -> float:
+        return left + (right - left) * max(0.0, min(1.0, value / top))
+
+    if title:
+        parts.append(_text(width / 2, 16, title, text_anchor="middle", font_weight="bold"))
+    bottom = plot_top + row_height * len(bars)
+    for step in (0.0, 0.5, 1.0):
+        x = x_of(top * step)
+        colour = AXIS_COLOUR if step == 0 else GRID_COLOUR
+        parts.append(f'<line {_attrs(x1=x, y1=plot_top, x2=x, y2=bottom)} stroke="{colour}"/>')
+        parts.append(_text(x, bottom + 14, value_format(top * step), text_anchor="middle"))
+    bar_height = max(2.0, row_height * 0.64)
+    for index, (label, value) in enumerate(bars):
+        y = plot_top + row_height * index + (row_height - bar_height) / 2
+        end = x_of(float(value))
+        flagged = index < len(marked) and marked[index]
+        shown = value_format(value) + (f" {mark}" if flagged else "")
+        colour = THRESHOLD_COLOUR if flagged else BAR_COLOUR
+        marker = ' data-marked="1"' if flagged else ""
+        parts.append(
+            f"<rect {_attrs(x=left, y=y, width=max(0.0, end - left), height=bar_height)} "
+            f'fill="{colour}"{marker}><title>{escape(label)}: {escape(shown)}</title></rect>'
+        )
+        middle = y + bar_height / 2 + 4
+        parts.append(_text(left - 6, middle, _fit(label, left - 10), text_anchor="end"))
+        parts.append(
+            _text(end + 4, middle, shown, fill=THRESHOLD_COLOUR if flagged else TEXT_COLOUR)
+        )
+    if threshold is not None:
+        x = x_of(float(threshold))
+        parts.append(
+            f"<line {_attrs(x1=x, y1=plot_top - 4, x2=x, y2=bottom)} "
+            f'stroke="{THRESHOLD_COLOUR}" stroke-width="1.5" stroke-dasharray="5 3" '
+            f'data-threshold="1"/>'
+        )
+        if threshold_label:
+            # centred on the line, unless that would run off the right edge
+            anchor = "end" if x + _text_width(threshold_label) / 2 > width else "middle"
+            parts.append(
+                _text(
+                    x if anchor == "middle" else width - 2,
+                    plot_top - 6,
+                    threshold_label,
+                    text_anchor=anchor,
+                    fill=THRESHOLD_COLOUR,
+                )
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -73,6 +73,23 @@ SETTINGS: dict[str, Setting] = {
         True, "Add CSP, nosniff, frame and referrer headers to the LMS's responses.", bool
     ),
     "LMS_JOB_THREADS": Setting(2, "Threads of the in-process job runner.", int),
+    "LMS_CELERY_BROKER_URL": Setting(
+        "", "Celery broker URL (redis://...); empty: jobs run in-process."
+    ),
+    "LMS_BIND": Setting(
+        "127.0.0.1:8000", "Where `lms serve` listens: `host:port` or `unix:/path/to.sock`."
+    ),
+    "LMS_TRUSTED_PROXIES": Setting(
+        0,
+        "Standalone: reverse proxies in front of the LMS whose `X-Forwarded-For` (and the "
+        "nearest one's `X-Forwarded-Proto`) are believed; 0: none, the client is the peer.",
+        int,
+    ),
+    "LMS_LOG_FORMAT": Setting(
+        "",
+        "Standalone: `text` or `json` (one object per line). Empty: `json` under `lms serve`, "
+        "`text` otherwise.",
+    ),
     "LMS_HEARTBEAT_SECONDS": Setting(
         15,
         "Seconds between a lesson page's heartbeats while the page is visible; each heartbeat "

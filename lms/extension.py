@@ -52,6 +52,9 @@ class LMS:
         (the LMS is then the whole app: its error pages and headers apply to every response)."""
         if "lms" in app.extensions:
             raise RuntimeError("The LMS is already registered on this app.")
+        from lms import serving
+        from lms.health import bp as health_bp
+
         apply_defaults(app.config)
 
         database = Database(
@@ -84,11 +87,13 @@ class LMS:
         self._init_login(app, owns_login)
         if standalone:
             self._harden_session_cookie(app)
+            serving.init_standalone(app)  # behind proxies; logs with request ids
         self._init_babel(app)
         self._init_templates(app)
-        app.register_blueprint(
-            make_blueprint(standalone), url_prefix=url_prefix.rstrip("/") or None
-        )
+        blueprint = make_blueprint(standalone)
+        blueprint.after_request(serving.cache_static_files)
+        app.register_blueprint(blueprint, url_prefix=url_prefix.rstrip("/") or None)
+        app.register_blueprint(health_bp, url_prefix=url_prefix.rstrip("/") or None)
 
         import lms.org.jobs  # noqa: F401  (registers the import jobs)
 
@@ -201,6 +206,7 @@ def make_blueprint(standalone: bool) -> Blueprint:
     from lms.notifications.views import bp as notifications_bp
     from lms.org.views import bp as org_bp
     from lms.questions.views import bp as questions_bp
+    from lms.reports.views import bp as reports_bp
     from lms.security import add_security_headers, check_csrf
     from lms.training.assignment_views import bp as assignments_bp
     from lms.training.dashboard_views import bp as dashboard_bp
@@ -237,5 +243,6 @@ def make_blueprint(standalone: bool) -> Blueprint:
     bp.register_blueprint(notifications_bp)
     bp.register_blueprint(plan_bp)
     bp.register_blueprint(dashboard_bp)
+    bp.register_blueprint(reports_bp)
     templating.register_error_pages(bp, standalone)
     return bp

@@ -61,6 +61,7 @@ NAVIGATION = (
     ("lms.course_admin.courses", _l("Course management"), {Role.hr, Role.admin}),
     ("lms.exam_admin.papers", _l("Exam papers"), {Role.hr, Role.admin}),
     ("lms.grading.queue", _l("Grading"), {Role.manager, Role.hr, Role.admin}),
+    ("lms.reports.coverage_page", _l("Annual report"), {Role.manager, Role.hr, Role.admin}),
     ("lms.dashboard.show", _l("Training dashboard"), {Role.manager, Role.hr, Role.admin}),
     ("lms.assignments.assignments", _l("Assignments"), {Role.manager, Role.hr, Role.admin}),
     ("lms.assignments.matrix", _l("Training matrix"), {Role.hr, Role.admin}),

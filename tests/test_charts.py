@@ -88,3 +88,60 @@ def test_the_scale_rounds_up_to_a_number_with_a_round_half() -> None:
     labels = set(texts(parse(bar_chart([("a", 3), ("b", 1)], value_format=lambda v: f"{v:g}"))))
     assert {"0", "2", "4"} <= labels
     assert {"50", "100"} <= set(texts(parse(line_chart([("1月", 90.0)]))))
+
+
+# -- horizontal bars -----------------------------------------------------------------------
+
+
+def test_horizontal_bars_are_valid_svg_drawn_to_scale() -> None:
+    """One rect per row, as long as its value on a fixed scale, with labels and values."""
+    from lms.charts import hbar_chart
+
+    root = parse(hbar_chart([("城区中心", 50), ("湖塘供电所", 100)], max_value=100, title="各单位"))
+    assert root.tag == f"{SVG}svg" and root.get("aria-label") == "各单位"
+    widths = [float(r.get("width")) for r in root.iter(f"{SVG}rect")]
+    assert len(widths) == 2 and widths[1] == pytest.approx(2 * widths[0])
+    assert {"城区中心", "湖塘供电所", "50", "100"} <= set(texts(root))
+
+
+def test_horizontal_bars_threshold_escaping_and_long_labels() -> None:
+    """The threshold is a dashed vertical line with its label; texts are escaped; a long
+    label is cut with an ellipsis and kept whole in the bar's tooltip."""
+    from lms.charts import hbar_chart
+
+    long = "国网龙城供电公司农村供电所第一营业班"
+    root = parse(
+        hbar_chart(
+            [("<script>", 30), (long, 90)],
+            max_value=100,
+            threshold=80,
+            threshold_label="目标 > 80%",
+            label_width=100,
+        )
+    )
+    lines = [line for line in root.iter(f"{SVG}line") if line.get("data-threshold")]
+    assert len(lines) == 1 and lines[0].get("x1") == lines[0].get("x2")
+    assert "目标 > 80%" in texts(root) and "<script>" in texts(root)
+    assert not list(root.iter(f"{SVG}script"))
+    cut = next(t for t in texts(root) if t.startswith("国网"))
+    assert cut.endswith("…") and len(cut) < len(long)
+    tooltips = [t.text for t in root.iter(f"{SVG}title")]
+    assert f"{long}: 90" in tooltips
+
+
+def test_horizontal_bars_without_data() -> None:
+    from lms.charts import hbar_chart
+
+    root = parse(hbar_chart([], title="各单位", empty_label="暂无数据"))
+    assert "暂无数据" in texts(root)
+
+
+def test_marked_bars_differ_by_more_than_colour() -> None:
+    """A marked bar (missing its target) has the mark after its value and another colour."""
+    from lms.charts import THRESHOLD_COLOUR, hbar_chart
+
+    root = parse(hbar_chart([("甲", 90), ("乙", 40)], max_value=100, marked=[False, True]))
+    rects = list(root.iter(f"{SVG}rect"))
+    assert [r.get("data-marked") for r in rects] == [None, "1"]
+    assert rects[1].get("fill") == THRESHOLD_COLOUR != rects[0].get("fill")
+    assert "40 ✗" in texts(root) and "90" in texts(root)

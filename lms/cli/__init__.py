@@ -21,6 +21,8 @@ from lms.courses.cli import courses_group
 from lms.jobs.cli import jobs_group
 from lms.org.cli import units_group, users_group
 from lms.questions.cli import banks_group
+from lms.reports.cli import report_group
+from lms.serving import serve_command
 from lms.training.cli import records_group
 
 
@@ -34,6 +36,7 @@ for group in (units_group, users_group, banks_group, courses_group, certificates
 lms_commands.add_command(records_group)
 lms_commands.add_command(backup_command)
 lms_commands.add_command(restore_command)
+lms_commands.add_command(report_group)
 
 
 @lms_commands.command("init")
@@ -188,6 +191,7 @@ class LMSGroup(FlaskGroup):
 
 
 cli = LMSGroup(name="lms", help="Training and certification for a power-supply bureau.")
+cli.add_command(serve_command)
 
 SETUP_COMMANDS = {"init", "demo"}
 
