@@ -281,10 +281,11 @@ def in_scope_people(
     )
 
 
-def _grouped(db: Session, people: sa.Subquery, key: Any) -> list[tuple[Any, Counts]]:
+def _grouped(db: Session, people: sa.Subquery, *keys: Any) -> list[tuple[Any, Counts]]:
+    """The people's counts grouped by ``keys`` (one key: its value; several: a tuple)."""
     rows = db.execute(
         sa.select(
-            key,
+            *keys,
             sa.func.count(),
             sa.func.sum(people.c.trained),
             sa.func.sum(people.c.manager),
@@ -292,23 +293,30 @@ def _grouped(db: Session, people: sa.Subquery, key: Any) -> list[tuple[Any, Coun
             sa.func.sum(people.c.ethics),
             sa.func.sum(people.c.records),
             sa.func.sum(people.c.hours),
-        ).group_by(key)
+        ).group_by(*keys)
     ).all()
-    return [
-        (
-            value,
-            Counts(
-                headcount=int(count),
-                trained=int(trained or 0),
-                managers=int(managers or 0),
-                certified=int(certified or 0),
-                ethics=int(ethics or 0),
-                records=int(records or 0),
-                hours=float(hours or 0),
-            ),
+    found = []
+    for row in rows:
+        values = tuple(row[: len(keys)])
+        count, trained, managers, certified, ethics, records, hours = row[len(keys) :]
+        counts = Counts(
+            headcount=int(count),
+            trained=int(trained or 0),
+            managers=int(managers or 0),
+            certified=int(certified or 0),
+            ethics=int(ethics or 0),
+            records=int(records or 0),
+            hours=float(hours or 0),
         )
-        for value, count, trained, managers, certified, ethics, records, hours in rows
-    ]
+        found.append((values[0] if len(keys) == 1 else values, counts))
+    return found
+
+
+def _summed(groups: Sequence[tuple[Any, Counts]]) -> dict[Any, Counts]:
+    summed: dict[Any, Counts] = {}
+    for key, counts in groups:
+        summed.setdefault(key, Counts()).add(counts)
+    return summed
 
 
 def coverage(
@@ -329,7 +337,14 @@ def coverage(
     by_id = {u.id: u for u in units}
     root_path = unit.path if unit is not None else ""
     in_tree = {u.id for u in units if u.path.startswith(root_path)}
-    own = {uid: counts for uid, counts in _grouped(db, people, people.c.unit_id)}
+    # one pass over the people: counts by unit, post and staff kind, summed below as needed
+    keys = [people.c.unit_id]
+    if breakdowns:
+        keys += [people.c.post_id, people.c.staff_kind]
+    groups = _grouped(db, people, *keys)
+    if not breakdowns:
+        groups = [((uid, None, None), counts) for uid, counts in groups]
+    own = _summed([(uid, c) for (uid, _post, _kind), c in groups])
     # each unit's subtree: its own people plus every descendant's (paths are "/1/5/")
     subtree: dict[int, Counts] = {uid: Counts() for uid in in_tree}
     for uid, counts in own.items():
@@ -347,18 +362,15 @@ def coverage(
     by_post: list[tuple[str, Counts]] = []
     by_kind: list[tuple[StaffKind | None, Counts]] = []
     if breakdowns:
-        scoped = sa.select(people).where(people.c.unit_id.in_(in_tree)).subquery()
+        scoped = [(key, c) for key, c in groups if key[0] in in_tree]
         posts = dict(db.execute(sa.select(Post.id, Post.name)).all())
-        by_post = sorted(
-            (
-                (posts.get(pid, "") if pid else "", c)
-                for pid, c in _grouped(db, scoped, scoped.c.post_id)
-            ),
-            key=lambda item: (-item[1].headcount, item[0]),
+        post_counts = _summed(
+            [(posts.get(pid, "") if pid else "", c) for (_u, pid, _k), c in scoped]
         )
+        by_post = sorted(post_counts.items(), key=lambda item: (-item[1].headcount, item[0]))
+        kind_counts = _summed([(kind, c) for (_u, _p, kind), c in scoped])
         by_kind = sorted(
-            _grouped(db, scoped, scoped.c.staff_kind),
-            key=lambda item: (item[0] is None, str(item[0] or "")),
+            kind_counts.items(), key=lambda item: (item[0] is None, str(item[0] or ""))
         )
     return Coverage(
         year=year,

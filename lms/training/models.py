@@ -84,6 +84,11 @@ class LedgerEntry(Base):
     __table_args__ = (
         sa.UniqueConstraint("source", "source_ref", name="uq_lms_ledger_entry_source_ref"),
         sa.Index("ix_lms_ledger_entry_employee_end", "employee_id", "end_on"),
+        # the report's year scan reads only this index (a covering index: no table lookups
+        # for 3,000,000 rows)
+        sa.Index(
+            "ix_lms_ledger_entry_year_scan", "end_on", "employee_id", "passed", "programme", "hours"
+        ),
     )
 
 
