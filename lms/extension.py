@@ -206,6 +206,7 @@ def make_blueprint(standalone: bool) -> Blueprint:
     from lms.notifications.views import bp as notifications_bp
     from lms.org.views import bp as org_bp
     from lms.questions.views import bp as questions_bp
+    from lms.reports.table_views import bp as report_tables_bp
     from lms.reports.views import bp as reports_bp
     from lms.security import add_security_headers, check_csrf
     from lms.training.assignment_views import bp as assignments_bp
@@ -244,5 +245,6 @@ def make_blueprint(standalone: bool) -> Blueprint:
     bp.register_blueprint(plan_bp)
     bp.register_blueprint(dashboard_bp)
     bp.register_blueprint(reports_bp)
+    bp.register_blueprint(report_tables_bp)
     templating.register_error_pages(bp, standalone)
     return bp

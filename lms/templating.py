@@ -62,6 +62,12 @@ NAVIGATION = (
     ("lms.exam_admin.papers", _l("Exam papers"), {Role.hr, Role.admin}),
     ("lms.grading.queue", _l("Grading"), {Role.manager, Role.hr, Role.admin}),
     ("lms.reports.coverage_page", _l("Annual report"), {Role.manager, Role.hr, Role.admin}),
+    (
+        "lms.report_tables.statistics",
+        _l("Training statistics"),
+        {Role.manager, Role.hr, Role.admin},
+    ),
+    ("lms.report_tables.ledger", _l("Training ledger"), {Role.manager, Role.hr, Role.admin}),
     ("lms.dashboard.show", _l("Training dashboard"), {Role.manager, Role.hr, Role.admin}),
     ("lms.assignments.assignments", _l("Assignments"), {Role.manager, Role.hr, Role.admin}),
     ("lms.assignments.matrix", _l("Training matrix"), {Role.hr, Role.admin}),

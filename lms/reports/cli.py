@@ -20,6 +20,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from lms.cli.output import ProgressBar, fail
+from lms.reports.table_cli import ledger_command, statistics_command
 
 FORMATS = ("table", "json", "csv", "xlsx", "pdf")
 BINARY_FORMATS = ("xlsx", "pdf")
@@ -277,3 +278,8 @@ def gaps_command(
     finally:
         session.close()
     _write(output, body)
+
+
+# HR's tables (lms.reports.tables): the training statistics table and the training ledger
+report_group.add_command(ledger_command)
+report_group.add_command(statistics_command)

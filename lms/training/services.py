@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -291,6 +292,38 @@ def date_range(start_on: date, end_on: date, separator: str = "至") -> str:
     return f"{start_on.isoformat()}{separator}{end_on.isoformat()}"
 
 
+def ledger_sheet_row(
+    person: Sequence[str],
+    programme: str,
+    *,
+    start_on: date,
+    end_on: date,
+    hours: Decimal | None,
+    form: TrainingForm,
+    score: Decimal | None,
+    passed: bool,
+    title: str,
+    certificate: CertificateInfo | None,
+) -> list[Any]:
+    """One row of the 教育培训台账 (:data:`LEDGER_SHEET_HEADERS`): ``person`` is (姓名, 工号,
+    单位, 岗位), ``programme`` the programme's Chinese name, ``certificate`` the one issued for
+    the row, if any. One person's file and the bureau's ledger (lms.reports.tables) share it."""
+    return [
+        *person,
+        programme,
+        date_range(start_on, end_on),
+        hours,
+        form.value,
+        score,
+        format_bool(passed),
+        certificate.name if certificate else "",
+        certificate.serial if certificate else "",
+        certificate.issued_on.isoformat() if certificate else "",
+        certificate.valid_until.isoformat() if certificate and certificate.valid_until else "",
+        title,
+    ]
+
+
 def ledger_sheet(db: Session, employee: Employee) -> tuple[tuple[str, ...], list[list[Any]]]:
     """The person's 教育培训台账 (newest first): headers and rows for a spreadsheet."""
     from lms.training.programmes import all_programmes
@@ -299,30 +332,28 @@ def ledger_sheet(db: Session, employee: Employee) -> tuple[tuple[str, ...], list
     by_entry = {
         c.ledger_entry_id: c for c in record_certificates(db, employee.id) if c.ledger_entry_id
     }
+    person = (
+        employee.name,
+        employee.emp_no,
+        employee.unit.name,
+        employee.post.name if employee.post else "",
+    )
     rows = []
     for entry in entries_of(db, employee.id):
-        certificate = by_entry.get(entry.id)
         info = programmes.get(entry.programme)
         rows.append(
-            [
-                employee.name,
-                employee.emp_no,
-                employee.unit.name,
-                employee.post.name if employee.post else "",
+            ledger_sheet_row(
+                person,
                 info.name if info else entry.programme,
-                date_range(entry.start_on, entry.end_on),
-                entry.hours,
-                entry.form.value,
-                entry.score,
-                format_bool(entry.passed),
-                certificate.name if certificate else "",
-                certificate.serial if certificate else "",
-                certificate.issued_on.isoformat() if certificate else "",
-                certificate.valid_until.isoformat()
-                if certificate and certificate.valid_until
-                else "",
-                entry.title,
-            ]
+                start_on=entry.start_on,
+                end_on=entry.end_on,
+                hours=entry.hours,
+                form=entry.form,
+                score=entry.score,
+                passed=entry.passed,
+                title=entry.title,
+                certificate=by_entry.get(entry.id),
+            )
         )
     return LEDGER_SHEET_HEADERS, rows
 
