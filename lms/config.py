@@ -35,6 +35,24 @@ SETTINGS: dict[str, Setting] = {
     ),
     "LMS_DATABASE_ECHO": Setting(False, "Log every SQL statement.", bool),
     "LMS_DATABASE_POOL_SIZE": Setting(5, "Connections per process (PostgreSQL).", int),
+    "LMS_DATABASE_MAX_OVERFLOW": Setting(
+        10, "Connections a process may open above the pool in a burst (PostgreSQL).", int
+    ),
+    "LMS_DATABASE_POOL_TIMEOUT_S": Setting(
+        10, "Seconds a request waits for a free connection before it fails (PostgreSQL).", int
+    ),
+    "LMS_DATABASE_POOL_RECYCLE_S": Setting(
+        1800, "Connections older than this many seconds are replaced (PostgreSQL).", int
+    ),
+    "LMS_DATABASE_CONNECT_TIMEOUT_S": Setting(
+        5, "Seconds to wait for the database server to answer a new connection (PostgreSQL).", int
+    ),
+    "LMS_DATABASE_STATEMENT_TIMEOUT_MS": Setting(
+        60000,
+        "Longest a single SQL statement may run, in milliseconds (PostgreSQL; 0: no limit). "
+        "Migrations run without it.",
+        int,
+    ),
     "LMS_SQLITE_BUSY_TIMEOUT_MS": Setting(
         15000, "How long an SQLite writer waits for the lock, in milliseconds.", int
     ),

@@ -96,6 +96,11 @@ class Database:
         echo: bool = False,
         pool_size: int = 5,
         busy_timeout_ms: int = 15000,
+        max_overflow: int = 10,
+        pool_timeout_s: int = 10,
+        pool_recycle_s: int = 1800,
+        connect_timeout_s: int = 5,
+        statement_timeout_ms: int = 0,
     ) -> None:
         self.url = sa.make_url(url)
         options: dict[str, Any] = {"echo": echo, "future": True}
@@ -105,7 +110,20 @@ class Database:
                 "timeout": busy_timeout_ms / 1000,
             }
         else:
-            options.update(pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+            options.update(
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                pool_timeout=pool_timeout_s,
+                pool_recycle=pool_recycle_s,
+                pool_pre_ping=True,
+            )
+            if self.url.get_backend_name() == "postgresql":
+                # a server that does not answer fails fast (a health check must not hang), and a
+                # runaway statement is stopped by the server rather than holding a worker
+                arguments: dict[str, Any] = {"connect_timeout": connect_timeout_s}
+                if statement_timeout_ms:
+                    arguments["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
+                options["connect_args"] = arguments
         self.engine = sa.create_engine(self.url, **options)
         if self.is_sqlite:
             _configure_sqlite(self.engine, busy_timeout_ms)

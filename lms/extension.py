@@ -62,6 +62,11 @@ class LMS:
             echo=app.config["LMS_DATABASE_ECHO"],
             pool_size=app.config["LMS_DATABASE_POOL_SIZE"],
             busy_timeout_ms=app.config["LMS_SQLITE_BUSY_TIMEOUT_MS"],
+            max_overflow=app.config["LMS_DATABASE_MAX_OVERFLOW"],
+            pool_timeout_s=app.config["LMS_DATABASE_POOL_TIMEOUT_S"],
+            pool_recycle_s=app.config["LMS_DATABASE_POOL_RECYCLE_S"],
+            connect_timeout_s=app.config["LMS_DATABASE_CONNECT_TIMEOUT_S"],
+            statement_timeout_ms=app.config["LMS_DATABASE_STATEMENT_TIMEOUT_MS"],
         )
         owns_login = not hasattr(app, "login_manager")
         adapter = app.config["LMS_USER_ADAPTER"]

@@ -40,6 +40,9 @@ def run_migrations(connection) -> None:
         _sqlite_foreign_keys(connection, on=False)
     try:
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # building an index over millions of rows may take longer than a request may
+                context.execute("SET LOCAL statement_timeout = 0")
             context.run_migrations()
         if sqlite:
             problems = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
