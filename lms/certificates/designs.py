@@ -4,8 +4,15 @@ Jinja template) and ``style.css``; and rendering a certificate of a design to PD
 
 A design's template renders in a sandboxed, always-escaping Jinja environment with nothing but
 the plain data it is given, so a value such as a holder's name can never become markup; the
-stylesheet is the design's own file. The PDF may load nothing but ``data:`` URIs (the QR code
-and the design's own images come as such): no files, no network (:mod:`lms.pdf`).
+stylesheet is the design's own file, applied by the renderer. The PDF may load nothing but
+``data:`` URIs (the QR code and the design's own images come as such): no files, no network
+(:mod:`lms.pdf`).
+
+Rendering runs in long-lived worker processes (:mod:`lms.certificates.rendering`), so what
+does not change from one certificate to the next is prepared once per process and kept: the
+compiled template and the parsed stylesheet (by their text, so an edited design is prepared
+afresh), WeasyPrint's font configuration (:func:`lms.pdf.font_configuration`) and the CJK font
+cut to common characters that the designs name first (:func:`lms.pdf.use_common_cjk_font`).
 """
 
 from __future__ import annotations
@@ -19,10 +26,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup
 
-from lms.pdf import data_uri, html_to_pdf, make_url_fetcher
+from lms.pdf import (
+    data_uri,
+    html_to_pdf,
+    make_url_fetcher,
+    parsed_stylesheet,
+    use_common_cjk_font,
+)
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 CODE = re.compile(r"^[A-Z0-9]{1,12}$")
@@ -122,18 +135,24 @@ def _environment() -> SandboxedEnvironment:
     return SandboxedEnvironment(autoescape=True)
 
 
+@lru_cache(maxsize=32)
+def _compiled(source: str) -> Template:
+    # compiling costs milliseconds, rendering a compiled template a tenth of one
+    return _environment().from_string(source)
+
+
 def render_html(design: Design, context: Mapping[str, Any]) -> str:
-    """The design's HTML for ``context`` (plain data: strings, numbers, dates)."""
-    template = _environment().from_string(design.template)
-    return template.render(
-        {
-            **context,
-            "design": {"name": design.name, "title": design.title, "title_en": design.title_en},
-            # the design's own trusted file; inside <style> an escaped quote would break it
-            "stylesheet": Markup(design.stylesheet.replace("</", "<\\/")),
-            "asset": design.asset,
-        }
-    )
+    """The design's HTML for ``context`` (plain data: strings, numbers, dates). The stylesheet
+    is not in it: :func:`render_pdf` applies it. Without a ``qr``, the QR code is made here
+    from ``verify_url`` (in the render worker: it costs several milliseconds of Python)."""
+    values = {
+        **context,
+        "design": {"name": design.name, "title": design.title, "title_en": design.title_en},
+        "asset": design.asset,
+    }
+    if not values.get("qr") and values.get("verify_url"):
+        values["qr"] = qr_data_uri(str(values["verify_url"]))
+    return _compiled(design.template).render(values)
 
 
 def qr_data_uri(url: str) -> str:
@@ -146,6 +165,8 @@ def qr_data_uri(url: str) -> str:
 
 def render_pdf(design: Design, context: Mapping[str, Any]) -> tuple[bytes, list[str]]:
     """The certificate's PDF, and the URLs the renderer refused to load (none, normally)."""
+    use_common_cjk_font()  # the designs' first family (once per thread)
+    stylesheet = parsed_stylesheet(design.stylesheet)
     fetcher = make_url_fetcher()
-    pdf = html_to_pdf(render_html(design, context), url_fetcher=fetcher)
-    return pdf, list(fetcher.refused)
+    pdf = html_to_pdf(render_html(design, context), url_fetcher=fetcher, stylesheets=(stylesheet,))
+    return pdf, [*stylesheet.refused, *fetcher.refused]

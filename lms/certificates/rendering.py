@@ -6,11 +6,18 @@ process per certificate). A render that runs past the limit (a pathological valu
 font lookup) is abandoned: the pool is torn down, its processes killed, and a new one started
 for the next render. The workers import nothing of the app: a design and plain data go in,
 bytes come out.
+
+Each worker loads WeasyPrint and the CJK font as it starts (:func:`_start_worker`), and keeps
+what does not change between certificates (:mod:`lms.certificates.designs`): a design goes in
+with every render (a few kilobytes to pickle), and its compiled template and parsed stylesheet
+are looked up by their text.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -18,6 +25,26 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from lms.certificates.designs import Design, render_pdf
+
+log = logging.getLogger(__name__)
+
+#: what a worker renders as it starts: a line in the designs' fonts, so that WeasyPrint, Pango and
+#: the fonts are loaded before the first certificate (a second or two otherwise)
+WARM_UP_HTML = (
+    "<p style=\"font-family: 'LMS Noto Serif CJK SC', 'Noto Serif CJK SC', serif\">"
+    "合格证 LCGD-2026-HG-000001</p>"
+)
+
+
+def _start_worker() -> None:
+    """A new worker's first act (the pool's initializer): load what every render needs."""
+    from lms.pdf import html_to_pdf, use_common_cjk_font
+
+    try:
+        use_common_cjk_font()
+        html_to_pdf(WARM_UP_HTML)
+    except Exception:  # the first certificate reports what is wrong, with its own error
+        log.exception("a certificate render worker could not warm up")
 
 
 class RenderTimeout(RuntimeError):
@@ -38,7 +65,9 @@ class RenderPool:
             if self._executor is None:
                 # forkserver: the workers do not inherit the app's threads and connections
                 context = multiprocessing.get_context("forkserver")
-                self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
+                self._executor = ProcessPoolExecutor(
+                    self.workers, mp_context=context, initializer=_start_worker
+                )
             return self._executor
 
     def run(self, function: Callable[..., Any], *args: Any, timeout: float | None = None) -> Any:
@@ -49,6 +78,19 @@ class RenderPool:
         except FutureTimeout:
             self._kill()
             raise RenderTimeout(f"rendering took more than {timeout or self.timeout:g} s") from None
+
+    def warm(self) -> None:
+        """Start every worker now (each warms up as it starts) rather than with the first
+        certificates; :class:`RenderTimeout` when they take longer than the time limit."""
+        pool = self._pool()
+        # the pool starts a process for each call submitted while none is idle
+        futures = [pool.submit(os.getpid) for _ in range(self.workers)]
+        try:
+            for future in futures:
+                future.result(timeout=self.timeout)
+        except FutureTimeout:
+            self._kill()
+            raise RenderTimeout(f"starting took more than {self.timeout:g} s") from None
 
     def render(self, design: Design, context: Mapping[str, Any]) -> tuple[bytes, list[str]]:
         """A certificate's PDF and the URLs refused (see :func:`designs.render_pdf`)."""
