@@ -5,14 +5,13 @@ person was in on the as-of date."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
 from lms.certificates.models import Certificate, CertificateSource, CertificateStatus
-from lms.org.models import Employee, EmployeeMove, EmploymentStatus, Role
+from lms.org.models import EmployeeMove, EmploymentStatus
 from lms.reports.coverage import (
     ALL_STAFF,
     ETHICS,
@@ -22,70 +21,11 @@ from lms.reports.coverage import (
     coverage,
     default_as_of,
 )
-from lms.training.models import LedgerEntry, LedgerSource, TrainingForm
+from lms.training.models import LedgerEntry
+from tests.reports.conftest import certificate, people, record
 
 ZONE = ZoneInfo("Asia/Shanghai")
 SETTINGS = CoverageSettings()
-_refs = iter(range(1, 10_000_000))
-
-
-def record(employee_id: int, day: date, *, programme="safety", passed=True, hours="2") -> dict:
-    return {
-        "employee_id": employee_id,
-        "programme": programme,
-        "title": "培训",
-        "form": TrainingForm.classroom,
-        "start_on": day,
-        "end_on": day,
-        "hours": Decimal(hours),
-        "passed": passed,
-        "source": LedgerSource.imported,
-        "source_ref": f"t:{next(_refs)}",
-    }
-
-
-def people(db, unit, count: int, **values) -> list[int]:
-    """``count`` employees of ``unit`` inserted at once; their ids."""
-    start = db.scalar(sa.select(sa.func.coalesce(sa.func.max(Employee.id), 0)))
-    rows = [
-        {
-            "emp_no": f"B{start + n:07d}",
-            "name": f"员工{start + n}",
-            "unit_id": unit.id,
-            "status": EmploymentStatus.active,
-            "role": Role.employee,
-            "is_manager": False,
-            "must_change_password": False,
-            "session_version": 1,
-            **values,
-        }
-        for n in range(1, count + 1)
-    ]
-    db.execute(sa.insert(Employee), rows)
-    return list(
-        db.scalars(
-            sa.select(Employee.id)
-            .where(Employee.emp_no.in_([r["emp_no"] for r in rows]))
-            .order_by(Employee.id)
-        )
-    )
-
-
-def certificate(employee_id: int, **values) -> dict:
-    number = next(_refs)
-    return {
-        "serial": f"S-{number}",
-        "verification_code": f"code{number:018d}",
-        "employee_id": employee_id,
-        "design": "onboarding",
-        "kind": "onboarding",
-        "title": "管理人员上岗培训",
-        "issued_on": date(2025, 6, 1),
-        "valid_until": date(2028, 6, 1),
-        "status": CertificateStatus.valid,
-        "source": CertificateSource.issued,
-        **values,
-    }
 
 
 def result(db, year=2026, as_of=date(2026, 12, 31), unit=None, settings=SETTINGS):

@@ -21,7 +21,7 @@ from lms.reports import gaps
 from lms.reports.coverage import default_as_of
 from lms.training.models import LedgerEntry
 from tests.conftest import pdf_text
-from tests.reports.test_coverage import certificate, people, record
+from tests.reports.conftest import certificate, people, record
 
 FORMULA = '=HYPERLINK("x")'
 

@@ -22,7 +22,7 @@ from lms.reports.coverage import CoverageSettings, coverage
 from lms.reports.trend import points_of, trend
 from lms.training.models import LedgerEntry
 from tests.conftest import csrf_token, pdf_text
-from tests.reports.test_coverage import certificate, people, record
+from tests.reports.conftest import certificate, people, record
 
 ZONE = ZoneInfo("Asia/Shanghai")
 SETTINGS = CoverageSettings()

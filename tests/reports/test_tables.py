@@ -17,18 +17,18 @@ import pytest
 import sqlalchemy as sa
 
 from lms.certificates.designs import shipped_designs
-from lms.certificates.models import Certificate, CertificateSource, CertificateStatus
+from lms.certificates.models import Certificate, CertificateStatus
 from lms.org.models import Employee, EmployeeMove, EmploymentStatus, Post, Role, StaffKind
 from lms.reports import table_views, tables
 from lms.reports.coverage import CoverageSettings, coverage, targets
 from lms.reports.table_cli import ledger_command, statistics_command
-from lms.training.models import LedgerEntry, LedgerSource, TrainingForm
+from lms.training.models import LedgerEntry
 from tests.conftest import csrf_token
+from tests.reports.conftest import certificate, people, record
 
 ZONE = ZoneInfo("Asia/Shanghai")
 SETTINGS = CoverageSettings()
 D = date(2026, 12, 31)
-_refs = iter(range(1, 10_000_000))
 
 
 @pytest.fixture
@@ -39,65 +39,6 @@ def client(app: Any) -> Any:
 
 
 # -- quick bulk inserts --------------------------------------------------------------------------
-
-
-def people(db: Any, unit: Any, count: int, **values: Any) -> list[int]:
-    start = db.scalar(sa.select(sa.func.coalesce(sa.func.max(Employee.id), 0)))
-    rows = [
-        {
-            "emp_no": f"T{start + n:07d}",
-            "name": f"员工{start + n}",
-            "unit_id": unit.id,
-            "status": EmploymentStatus.active,
-            "role": Role.employee,
-            "is_manager": False,
-            "must_change_password": False,
-            "session_version": 1,
-            **values,
-        }
-        for n in range(1, count + 1)
-    ]
-    db.execute(sa.insert(Employee), rows)
-    return list(
-        db.scalars(
-            sa.select(Employee.id)
-            .where(Employee.emp_no.in_([r["emp_no"] for r in rows]))
-            .order_by(Employee.id)
-        )
-    )
-
-
-def record(employee_id: int, end: date, *, start: date | None = None, **values: Any) -> dict:
-    return {
-        "employee_id": employee_id,
-        "programme": "safety",
-        "title": "安规培训",
-        "form": TrainingForm.classroom,
-        "start_on": start or end,
-        "end_on": end,
-        "hours": Decimal("2"),
-        "passed": True,
-        "source": LedgerSource.imported,
-        "source_ref": f"t:{next(_refs)}",
-        **values,
-    }
-
-
-def certificate(employee_id: int, **values: Any) -> dict:
-    number = next(_refs)
-    return {
-        "serial": f"S-{number}",
-        "verification_code": f"code{number:018d}",
-        "employee_id": employee_id,
-        "design": "onboarding",
-        "kind": "onboarding",
-        "title": "管理人员上岗培训",
-        "issued_on": date(2025, 6, 1),
-        "valid_until": date(2028, 6, 1),
-        "status": CertificateStatus.valid,
-        "source": CertificateSource.issued,
-        **values,
-    }
 
 
 def entry_id(db: Any, employee_id: int) -> int:
